@@ -1,0 +1,177 @@
+/*
+ * The C ABI of the ovs-afxdp core: everything dpif/ (the OVS-facing C glue)
+ * may call.  It is shaped like libxdp's xsk.h: opaque handles, plain-data
+ * config and stats structs, and one-line return contracts.
+ *
+ * Error convention: functions returning int return 0 or a POSITIVE errno,
+ * as OVS expects; a human-readable reason goes through the log handler.
+ *
+ * Threading (mirrors what dpif-netdev guarantees):
+ *  - afxdp_port_open/close and the queries run on the main thread.
+ *  - afxdp_rx_burst(port, q) is called by one thread at a time per queue.
+ *  - afxdp_tx_burst(port, q, ..., concurrent=false) is called by one thread
+ *    at a time per queue; with concurrent=true several threads may call it
+ *    for the same queue and the core serialises them with a per-queue lock.
+ *  - afxdp_frame_release* may be called from any thread at any time, also
+ *    after the port that produced the frame was closed.
+ *
+ * This header must stay valid C (it is included by dpif/ C files compiled
+ * inside OVS's build) and must never include OVS headers.
+ */
+#ifndef AFXDP_AFXDP_H
+#define AFXDP_AFXDP_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Logging ---------------------------------------------------------- */
+
+enum afxdp_log_level {
+    AFXDP_LOG_ERR,
+    AFXDP_LOG_WARN,
+    AFXDP_LOG_INFO,
+    AFXDP_LOG_DBG,
+};
+
+typedef void afxdp_log_fn(enum afxdp_log_level, const char *message);
+
+/* Routes the core's messages, and libbpf's and libxdp's, to 'fn'.  Without a
+ * handler, messages go to stderr.  Call once, before opening ports. */
+void afxdp_set_log_handler(afxdp_log_fn *fn);
+
+/* ---- XDP modes -------------------------------------------------------- */
+
+enum afxdp_xdp_mode {
+    AFXDP_XDP_MODE_BEST_EFFORT,  /* Try native-with-zerocopy, native, generic;
+                                  * use the first that binds. */
+    AFXDP_XDP_MODE_NATIVE_ZC,
+    AFXDP_XDP_MODE_NATIVE,
+    AFXDP_XDP_MODE_GENERIC,
+};
+
+/* "best-effort", "native-with-zerocopy", "native", "generic". */
+const char *afxdp_xdp_mode_to_string(enum afxdp_xdp_mode);
+
+/* Returns 0 and sets '*mode', or EINVAL for an unknown name. */
+int afxdp_xdp_mode_from_string(const char *name, enum afxdp_xdp_mode *mode);
+
+/* ---- Ports ------------------------------------------------------------ */
+
+/* One device: the XDP program attached to it and one AF_XDP socket (with its
+ * own UMEM, for now) per queue. */
+struct afxdp_port;
+
+struct afxdp_port_config {
+    const char *ifname;
+    uint32_t n_queues;              /* Sockets on queues 0..n_queues-1. */
+    enum afxdp_xdp_mode xdp_mode;
+    bool use_need_wakeup;
+    uint32_t meta_size;             /* Caller bytes preallocated per chunk. */
+    int numa_node;                  /* UMEM placement; -1: no preference. */
+};
+
+/* Opens a port.  Returns 0 and sets '*portp', or a positive errno after
+ * logging exactly one error that names the device and the cause. */
+int afxdp_port_open(const struct afxdp_port_config *,
+                    struct afxdp_port **portp);
+
+/* Closes the sockets and detaches the XDP program.  Never fails.  A UMEM
+ * whose frames are still held by the caller stays mapped until the last of
+ * them is released with afxdp_frame_release*(). */
+void afxdp_port_close(struct afxdp_port *);
+
+/* Detaches the XDP program only (fatal-signal path).  Idempotent. */
+void afxdp_port_detach_xdp(struct afxdp_port *);
+
+/* The mode actually in use (never BEST_EFFORT). */
+enum afxdp_xdp_mode afxdp_port_xdp_mode(const struct afxdp_port *);
+uint32_t afxdp_port_n_queues(const struct afxdp_port *);
+
+/* The file descriptor of queue 'qid's socket, for poll(). */
+int afxdp_port_queue_fd(const struct afxdp_port *, uint32_t qid);
+
+/* Queues the device offers (combined/rx channels).  0 or positive errno. */
+int afxdp_device_max_queues(const char *ifname, uint32_t *n_queues);
+
+/* Largest frame (L2, without FCS) one chunk can receive and transmit. */
+uint32_t afxdp_max_frame_len(void);
+
+/* Bytes reserved in front of every received frame for OVS to push headers
+ * (VLAN, MPLS, tunnels) without reallocating. */
+uint32_t afxdp_frame_headroom(void);
+
+/* ---- Datapath (hot; no allocation, no locks unless 'concurrent') ------ */
+
+struct afxdp_rx_frame {
+    void *meta;          /* meta_size caller bytes owned with this frame. */
+    void *chunk;         /* Start of the chunk (dp_packet base). */
+    uint32_t chunk_size; /* Bytes usable from 'chunk'. */
+    uint32_t headroom;   /* Frame data starts at chunk + headroom. */
+    uint32_t len;        /* Frame length. */
+};
+
+/* Refills queue 'qid's fill ring, then receives up to 'max' frames.
+ * Returns the number received.  Each frame stays owned by the caller until
+ * passed to afxdp_frame_release*(). */
+uint32_t afxdp_rx_burst(struct afxdp_port *, uint32_t qid,
+                        struct afxdp_rx_frame *frames, uint32_t max);
+
+struct afxdp_tx_frame {
+    const void *data;
+    uint32_t len;
+};
+
+/* Copies up to 'n' frames into queue (qid % n_queues)'s tx ring, submits
+ * them and wakes the kernel when it needs it.  Frames that do not fit (no
+ * free chunk, ring full, too long) are dropped and counted.  Returns the
+ * number queued.  The caller keeps ownership of the frames' memory. */
+uint32_t afxdp_tx_burst(struct afxdp_port *, uint32_t qid,
+                        const struct afxdp_tx_frame *frames, uint32_t n,
+                        bool concurrent);
+
+/* Returns frames received by afxdp_rx_burst() to their pools.  Any thread.*/
+void afxdp_frame_release(void *meta);
+void afxdp_frame_release_batch(void *const *metas, uint32_t n);
+
+/* ---- Statistics ------------------------------------------------------- */
+
+struct afxdp_queue_stats {
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t tx_dropped;          /* No chunk, ring full or too long. */
+
+    /* struct xdp_statistics, read from the socket. */
+    uint64_t rx_dropped;
+    uint64_t rx_invalid_descs;
+    uint64_t tx_invalid_descs;
+    uint64_t rx_ring_full;
+    uint64_t rx_fill_ring_empty_descs;
+    uint64_t tx_ring_empty_descs;
+
+    /* Chunk accounting of the queue's UMEM.  With the port quiescent,
+     * free + fill + rx + held + tx + completion == total. */
+    uint32_t chunks_total;
+    uint32_t chunks_free;
+    uint32_t chunks_fill;         /* Fill ring and kernel transit. */
+    uint32_t chunks_rx;
+    uint32_t chunks_held;         /* Received, not yet released. */
+    uint32_t chunks_tx;
+    uint32_t chunks_completion;
+};
+
+/* 0 or positive errno (EINVAL for a bad 'qid'). */
+int afxdp_port_queue_stats(const struct afxdp_port *, uint32_t qid,
+                           struct afxdp_queue_stats *);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AFXDP_AFXDP_H */
