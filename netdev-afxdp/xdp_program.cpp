@@ -1,0 +1,440 @@
+/*
+ * XdpProgram: loading bpf/xsk_redirect.bpf.c and attaching it to a device.
+ *
+ * The program comes from the skeleton generated at build time, so there is
+ * no object file to find at run time.  Its XSKMAP is sized to the device's
+ * queue count as reported by ethtool, or keeps the program's default (64)
+ * when ethtool cannot tell: an rx_queue_index beyond the map would simply
+ * miss and go to the stack, but no socket could be bound there.
+ *
+ * Attachment is a bpf_link (BPF_LINK_CREATE with BPF_XDP): the link fd is
+ * the only thing keeping the program on the device, so the kernel detaches
+ * it when the process exits however it exits.  A program attached through
+ * netlink has no such owner: a copy of ours attached that way (by an older
+ * build, or by hand while debugging) outlives whoever attached it, so it is
+ * treated as stale and detached, with XDP_FLAGS_REPLACE so that exactly the
+ * program inspected is removed.  A copy of ours held by a live bpf_link
+ * belongs to a running process (the kernel would refuse the netlink detach
+ * anyway: "Can't replace active BPF XDP link", net/core/dev.c
+ * dev_xdp_attach()), and anything else attached is somebody else's; both
+ * are left alone and attaching fails with EBUSY.
+ *
+ * Errors are reported, not logged: the caller logs one line per failure.
+ * The only line logged here is the stale-program replacement, which
+ * succeeds but changes the device under someone's feet.
+ */
+#include "netdev-afxdp/xdp_program.h"
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "netdev-afxdp/log.h"
+#include "xsk_redirect.skel.h"
+
+namespace afxdp::netdev {
+
+namespace {
+
+// ---- Resource owners ---------------------------------------------------
+
+struct SkeletonDeleter {
+    void operator()(xsk_redirect *skel) const noexcept
+    {
+        xsk_redirect__destroy(skel);
+    }
+};
+using SkeletonPtr = std::unique_ptr<xsk_redirect, SkeletonDeleter>;
+
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+    UniqueFd(UniqueFd &&other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    UniqueFd &operator=(UniqueFd &&other) noexcept
+    {
+        if (this != &other) {
+            reset();
+            fd_ = std::exchange(other.fd_, -1);
+        }
+        return *this;
+    }
+    ~UniqueFd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    void reset() noexcept
+    {
+        if (fd_ >= 0) {
+            close(fd_);
+            fd_ = -1;
+        }
+    }
+
+private:
+    int fd_ = -1;
+};
+
+// ---- Helpers -----------------------------------------------------------
+
+const char *mode_name(XdpAttachMode mode) noexcept
+{
+    return mode == XdpAttachMode::kNative ? "native" : "generic";
+}
+
+__u32 mode_flag(XdpAttachMode mode) noexcept
+{
+    return mode == XdpAttachMode::kNative ? XDP_FLAGS_DRV_MODE
+                                          : XDP_FLAGS_SKB_MODE;
+}
+
+// The cause part of an error message.  Libbpf returns negative errnos.
+std::string cause(int negative_errno)
+{
+    switch (-negative_errno) {
+    case EPERM:
+    case EACCES:
+        return "no permission (needs CAP_BPF and CAP_NET_ADMIN)";
+    case ENODEV:
+        return "no such device";
+    default:
+        return std::strerror(-negative_errno);
+    }
+}
+
+// The same for BPF_LINK_CREATE, whose errnos come from the driver too.
+std::string attach_cause(int negative_errno, XdpAttachMode mode)
+{
+    const bool native = mode == XdpAttachMode::kNative;
+    switch (-negative_errno) {
+    case EOPNOTSUPP:
+        return native ? "driver has no native XDP" : "XDP not supported";
+    case EBUSY:
+    case EEXIST:
+        return "another XDP program is attached";
+    case EINVAL:
+        return native ? "rejected by the driver (MTU too large for XDP, or "
+                        "unsupported configuration)"
+                      : "invalid argument";
+    default:
+        return cause(negative_errno);
+    }
+}
+
+// "<device>: <what>: <cause>", with the errno made positive.
+Error make_error(int negative_errno, const std::string &ifname,
+                 const std::string &what, const std::string &why)
+{
+    return Error::from_negative(negative_errno,
+                                ifname + ": " + what + ": " + why);
+}
+
+// Upper bound of rx_queue_index on the device, or 0 if ethtool cannot
+// tell.  Queues are numbered combined channels first, then rx-only ones.
+unsigned device_max_queues(int ifindex, const std::string &ifname) noexcept
+{
+    char name[IF_NAMESIZE] = {};
+    if (!if_indextoname(static_cast<unsigned>(ifindex), name)) {
+        std::strncpy(name, ifname.c_str(), sizeof name - 1);
+    }
+
+    UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (sock.get() < 0) {
+        return 0;
+    }
+    ethtool_channels channels;
+    std::memset(&channels, 0, sizeof channels);
+    channels.cmd = ETHTOOL_GCHANNELS;
+    ifreq ifr;
+    std::memset(&ifr, 0, sizeof ifr);
+    std::memcpy(ifr.ifr_name, name, sizeof ifr.ifr_name - 1);
+    ifr.ifr_data = reinterpret_cast<char *>(&channels);
+    if (ioctl(sock.get(), SIOCETHTOOL, &ifr) < 0) {
+        return 0;
+    }
+    return channels.max_combined + channels.max_rx;
+}
+
+struct ProgIdentity {
+    UniqueFd fd;
+    std::string name;
+};
+
+// Opens program 'id' and reads its name.  ENOENT means it went away.
+Result<ProgIdentity> identify_prog(unsigned id)
+{
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) {
+        return Error::from_negative(fd, "cannot open program");
+    }
+    ProgIdentity prog{UniqueFd(fd), {}};
+    bpf_prog_info info;
+    std::memset(&info, 0, sizeof info);
+    __u32 len = sizeof info;
+    int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+    if (err) {
+        return Error::from_negative(err, "cannot read program info");
+    }
+    prog.name.assign(info.name, strnlen(info.name, sizeof info.name));
+    return prog;
+}
+
+// The id of a live bpf_link attaching program 'prog_id' to 'ifindex', or 0.
+// Checked before a netlink detach, which the kernel would refuse (and
+// libbpf would log the refusal as a warning).  Link ids are global and
+// ifindexes are per namespace, hence the match on the program too.
+unsigned find_xdp_link(int ifindex, unsigned prog_id) noexcept
+{
+    __u32 id = 0;
+    while (bpf_link_get_next_id(id, &id) == 0) {
+        UniqueFd fd(bpf_link_get_fd_by_id(id));
+        if (fd.get() < 0) {
+            continue;  // Went away meanwhile.
+        }
+        bpf_link_info info;
+        std::memset(&info, 0, sizeof info);
+        __u32 len = sizeof info;
+        if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 &&
+            info.type == BPF_LINK_TYPE_XDP && info.prog_id == prog_id &&
+            info.xdp.ifindex == static_cast<__u32>(ifindex)) {
+            return id;
+        }
+    }
+    return 0;
+}
+
+// Detaches a stale copy of our program attached through netlink in any
+// mode; fails with EBUSY on any other program, or ours held by a live link.
+Result<void> clear_stale(int ifindex, const std::string &ifname)
+{
+    bpf_xdp_query_opts query;
+    std::memset(&query, 0, sizeof query);
+    query.sz = sizeof query;
+    int err = bpf_xdp_query(ifindex, 0, &query);
+    if (err) {
+        return make_error(err, ifname, "querying attached XDP programs",
+                          cause(err));
+    }
+
+    const struct {
+        __u32 id;
+        __u32 flag;
+        const char *name;
+    } slots[] = {
+        {query.drv_prog_id, XDP_FLAGS_DRV_MODE, "native"},
+        {query.skb_prog_id, XDP_FLAGS_SKB_MODE, "generic"},
+        {query.hw_prog_id, XDP_FLAGS_HW_MODE, "offloaded"},
+    };
+    for (const auto &slot : slots) {
+        if (!slot.id) {
+            continue;
+        }
+        auto prog = identify_prog(slot.id);
+        if (!prog) {
+            if (prog.error().code == ENOENT) {
+                continue;  // Detached since the query.
+            }
+            return make_error(-prog.error().code, ifname,
+                              "XDP program " + std::to_string(slot.id) +
+                                  " is attached (" + slot.name +
+                                  " mode) and " + prog.error().message,
+                              cause(-prog.error().code));
+        }
+        const std::string &name = prog.value().name;
+        std::string who = "XDP program " + std::to_string(slot.id) + " (" +
+                          (name.empty() ? "unnamed" : name) + ", " +
+                          slot.name + " mode)";
+        if (name != kXdpProgramName) {
+            return Error{EBUSY, ifname + ": " + who +
+                                    " is already attached; not replacing "
+                                    "another program"};
+        }
+
+        const std::string held = who + " is held by a live bpf_link";
+        const std::string hint = "; is another process using the device?";
+        if (unsigned link_id = find_xdp_link(ifindex, slot.id)) {
+            return Error{EBUSY, ifname + ": " + held + " (id " +
+                                    std::to_string(link_id) + ")" + hint};
+        }
+
+        bpf_xdp_attach_opts opts;
+        std::memset(&opts, 0, sizeof opts);
+        opts.sz = sizeof opts;
+        opts.old_prog_fd = prog.value().fd.get();
+        err = bpf_xdp_detach(ifindex, slot.flag | XDP_FLAGS_REPLACE, &opts);
+        if (err == -EBUSY) {  // Linked since the lookup.
+            return Error{EBUSY, ifname + ": " + held + hint};
+        }
+        if (err == -EEXIST || err == -ENOENT) {
+            continue;  // Replaced or detached since the query.
+        }
+        if (err) {
+            return make_error(err, ifname, "detaching stale " + who,
+                              cause(err));
+        }
+        log(AFXDP_LOG_INFO,
+            "%s: detached stale %s left attached by an earlier process",
+            ifname.c_str(), who.c_str());
+    }
+    return {};
+}
+
+}  // namespace
+
+// ---- State -------------------------------------------------------------
+
+struct XdpProgram::State {
+    // Destroyed in reverse order: the link (detaching the program) goes
+    // before the skeleton that owns the program and map fds.
+    SkeletonPtr skel;
+    UniqueFd link;
+    std::string ifname;
+    int ifindex = 0;
+    XdpAttachMode mode = XdpAttachMode::kNative;
+    unsigned prog_id = 0;
+};
+
+// ---- Init / free -------------------------------------------------------
+
+Result<XdpProgram> XdpProgram::attach(int ifindex, const std::string &ifname,
+                                      XdpAttachMode mode)
+{
+    // Netlink queries succeed, empty, for a missing ifindex and
+    // BPF_LINK_CREATE says EINVAL: check first, for a clear error.
+    char name[IF_NAMESIZE];
+    if (ifindex <= 0 ||
+        !if_indextoname(static_cast<unsigned>(ifindex), name)) {
+        return make_error(-ENODEV, ifname,
+                          "ifindex " + std::to_string(ifindex),
+                          cause(-ENODEV));
+    }
+
+    auto state = std::make_unique<State>();
+    state->ifname = ifname;
+    state->ifindex = ifindex;
+    state->mode = mode;
+
+    state->skel.reset(xsk_redirect__open());
+    if (!state->skel) {
+        int err = errno ? -errno : -ENOMEM;
+        return make_error(err, ifname, "opening XDP program", cause(err));
+    }
+    xsk_redirect *skel = state->skel.get();
+    if (unsigned n = device_max_queues(ifindex, ifname)) {
+        int err = bpf_map__set_max_entries(skel->maps.xsks_map, n);
+        if (err) {
+            return make_error(err, ifname, "sizing XSKMAP", cause(err));
+        }
+    }
+    if (int err = xsk_redirect__load(skel)) {
+        return make_error(err, ifname, "loading XDP program", cause(err));
+    }
+    int prog_fd = bpf_program__fd(skel->progs.xsk_redirect);
+
+    bpf_prog_info info;
+    std::memset(&info, 0, sizeof info);
+    __u32 len = sizeof info;
+    if (int err = bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+        return make_error(err, ifname, "reading XDP program info",
+                          cause(err));
+    }
+    state->prog_id = info.id;
+
+    if (auto cleared = clear_stale(ifindex, ifname); !cleared) {
+        return cleared.error();
+    }
+
+    bpf_link_create_opts opts;
+    std::memset(&opts, 0, sizeof opts);
+    opts.sz = sizeof opts;
+    opts.flags = mode_flag(mode);
+    int link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+    if (link_fd < 0) {
+        return make_error(link_fd, ifname,
+                          std::string("attaching XDP program in ") +
+                              mode_name(mode) + " mode",
+                          attach_cause(link_fd, mode));
+    }
+    state->link = UniqueFd(link_fd);
+    return XdpProgram(std::move(state));
+}
+
+XdpProgram::XdpProgram(std::unique_ptr<State> state)
+    : state_(std::move(state))
+{
+}
+
+XdpProgram::XdpProgram(XdpProgram &&) noexcept = default;
+XdpProgram &XdpProgram::operator=(XdpProgram &&) noexcept = default;
+XdpProgram::~XdpProgram() = default;
+
+void XdpProgram::detach() noexcept
+{
+    // Only close(): this runs on the fatal-signal path too.
+    if (state_) {
+        state_->link.reset();
+    }
+}
+
+// ---- Queries and the XSKMAP --------------------------------------------
+
+int XdpProgram::xsk_map_fd() const noexcept
+{
+    return state_ ? bpf_map__fd(state_->skel->maps.xsks_map) : -1;
+}
+
+Result<void> XdpProgram::bind_queue(unsigned queue_id, int xsk_fd)
+{
+    __u32 key = queue_id;
+    __u32 value = static_cast<__u32>(xsk_fd);
+    int err = bpf_map_update_elem(xsk_map_fd(), &key, &value, BPF_ANY);
+    if (err) {
+        return make_error(err, state_ ? state_->ifname : "(moved-from)",
+                          "binding queue " + std::to_string(queue_id) +
+                              " to its AF_XDP socket",
+                          err == -E2BIG ? "queue beyond the device's queues"
+                                        : cause(err));
+    }
+    return {};
+}
+
+void XdpProgram::unbind_queue(unsigned queue_id) noexcept
+{
+    __u32 key = queue_id;
+    bpf_map_delete_elem(xsk_map_fd(), &key);
+}
+
+XdpAttachMode XdpProgram::mode() const noexcept
+{
+    return state_ ? state_->mode : XdpAttachMode::kNative;
+}
+
+unsigned XdpProgram::prog_id() const noexcept
+{
+    return state_ ? state_->prog_id : 0;
+}
+
+unsigned XdpProgram::attached_prog_id(int ifindex) noexcept
+{
+    for (__u32 flags : {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, 0u}) {
+        // 0: whatever is attached in a single mode (incl. offloaded).
+        __u32 id = 0;
+        if (bpf_xdp_query_id(ifindex, static_cast<int>(flags), &id) == 0 &&
+            id) {
+            return id;
+        }
+    }
+    return 0;
+}
+
+}  // namespace afxdp::netdev
