@@ -1,0 +1,197 @@
+/*
+ * The C ABI (afxdp.h) over the C++ core: cast, call, translate.
+ *
+ * This is the one place where an Error becomes a log line plus a positive
+ * errno, and where exceptions (only std::bad_alloc can escape the core)
+ * are stopped before they reach C.  The datapath entry points check their
+ * arguments as cheaply as the contract allows and do nothing else.
+ */
+#include "netdev-afxdp/afxdp.h"
+
+#include <cerrno>
+#include <new>
+#include <strings.h>
+
+#include "netdev-afxdp/device.h"
+#include "netdev-afxdp/log.h"
+#include "netdev-afxdp/params.h"
+#include "netdev-afxdp/port.h"
+#include "umem/umem_area.h"
+
+using afxdp::Error;
+using afxdp::netdev::Port;
+
+namespace {
+
+Port *cast(struct afxdp_port *p)
+{
+    return reinterpret_cast<Port *>(p);
+}
+
+const Port *cast(const struct afxdp_port *p)
+{
+    return reinterpret_cast<const Port *>(p);
+}
+
+int fail(const Error &e)
+{
+    afxdp::log(AFXDP_LOG_ERR, "%s", e.message.c_str());
+    return e.code ? e.code : EINVAL;
+}
+
+struct ModeName {
+    enum afxdp_xdp_mode mode;
+    const char *name;
+};
+
+constexpr ModeName kModeNames[] = {
+    {AFXDP_XDP_MODE_BEST_EFFORT, "best-effort"},
+    {AFXDP_XDP_MODE_NATIVE_ZC, "native-with-zerocopy"},
+    {AFXDP_XDP_MODE_NATIVE, "native"},
+    {AFXDP_XDP_MODE_GENERIC, "generic"},
+};
+
+}  // namespace
+
+extern "C" {
+
+const char *afxdp_xdp_mode_to_string(enum afxdp_xdp_mode mode)
+{
+    for (const ModeName &m : kModeNames) {
+        if (m.mode == mode) {
+            return m.name;
+        }
+    }
+    return "unknown";
+}
+
+int afxdp_xdp_mode_from_string(const char *name, enum afxdp_xdp_mode *mode)
+{
+    if (name) {
+        for (const ModeName &m : kModeNames) {
+            if (!strcasecmp(name, m.name)) {
+                *mode = m.mode;
+                return 0;
+            }
+        }
+    }
+    return EINVAL;
+}
+
+int afxdp_port_open(const struct afxdp_port_config *config,
+                    struct afxdp_port **portp)
+{
+    if (!config || !portp || !config->ifname) {
+        return fail(Error{EINVAL, "afxdp_port_open: missing device name"});
+    }
+    try {
+        auto port = Port::open(*config);
+        if (!port) {
+            return fail(port.error());
+        }
+        *portp = reinterpret_cast<struct afxdp_port *>(
+            std::move(port).value().release());
+        return 0;
+    } catch (const std::bad_alloc &) {
+        return fail(Error{ENOMEM, std::string(config->ifname) +
+                                      ": out of memory"});
+    }
+}
+
+void afxdp_port_close(struct afxdp_port *port)
+{
+    delete cast(port);
+}
+
+void afxdp_port_detach_xdp(struct afxdp_port *port)
+{
+    if (port) {
+        cast(port)->detach_xdp();
+    }
+}
+
+enum afxdp_xdp_mode afxdp_port_xdp_mode(const struct afxdp_port *port)
+{
+    return cast(port)->mode();
+}
+
+uint32_t afxdp_port_n_queues(const struct afxdp_port *port)
+{
+    return cast(port)->n_queues();
+}
+
+int afxdp_port_queue_fd(const struct afxdp_port *port, uint32_t qid)
+{
+    return cast(port)->queue_fd(qid);
+}
+
+int afxdp_device_max_queues(const char *ifname, uint32_t *n_queues)
+{
+    try {
+        auto n = afxdp::netdev::device_max_queues(ifname ? ifname : "");
+        if (!n) {
+            return fail(n.error());
+        }
+        *n_queues = n.value();
+        return 0;
+    } catch (const std::bad_alloc &) {
+        return ENOMEM;
+    }
+}
+
+uint32_t afxdp_max_frame_len(void)
+{
+    return afxdp::netdev::kMaxFrameLen;
+}
+
+uint32_t afxdp_frame_headroom(void)
+{
+    return afxdp::netdev::kRxHeadroom;
+}
+
+uint32_t afxdp_rx_burst(struct afxdp_port *port, uint32_t qid,
+                        struct afxdp_rx_frame *frames, uint32_t max)
+{
+    Port *p = cast(port);
+    if (qid >= p->n_queues()) {
+        return 0;
+    }
+    return p->rx_burst(qid, frames, max);
+}
+
+uint32_t afxdp_tx_burst(struct afxdp_port *port, uint32_t qid,
+                        const struct afxdp_tx_frame *frames, uint32_t n,
+                        bool concurrent)
+{
+    Port *p = cast(port);
+    if (!p->n_queues()) {
+        return 0;
+    }
+    return p->tx_burst(qid, frames, n, concurrent);
+}
+
+void afxdp_frame_release(void *meta)
+{
+    afxdp::umem::UmemArea::release(meta);
+}
+
+void afxdp_frame_release_batch(void *const *metas, uint32_t n)
+{
+    afxdp::umem::UmemArea::release_batch(metas, n);
+}
+
+int afxdp_port_queue_stats(const struct afxdp_port *port, uint32_t qid,
+                           struct afxdp_queue_stats *stats)
+{
+    if (!port || !stats) {
+        return EINVAL;
+    }
+    try {
+        auto r = cast(port)->queue_stats(qid, stats);
+        return r ? 0 : fail(r.error());
+    } catch (const std::bad_alloc &) {
+        return ENOMEM;
+    }
+}
+
+}  // extern "C"

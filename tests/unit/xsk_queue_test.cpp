@@ -1,0 +1,412 @@
+// XskQueue against in-memory rings, the test playing the kernel: chunk
+// accounting (free + fill + rx + held + tx + completion == total after
+// every step), rx descriptor -> frame mapping, tx copy, drop counting and
+// the tx kick protocol.
+#include "netdev-afxdp/xsk_queue.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "netdev-afxdp/params.h"
+#include "tests/unit/fake_kernel.h"
+#include "umem/umem_area.h"
+
+namespace afxdp::netdev {
+namespace {
+
+using test::FakeKernel;
+
+constexpr uint32_t kChunk = 4096;
+constexpr uint32_t kHeadroom = 384;   // What the kernel leaves in copy mode.
+constexpr uint32_t kMax = kChunk - kTxHeadroom;
+
+class XskQueueTest : public ::testing::Test {
+protected:
+    void make(uint32_t n_chunks, uint32_t ring_size, int fd = -1,
+              bool need_wakeup = false)
+    {
+        umem::UmemConfig c;
+        c.n_chunks = n_chunks;
+        c.chunk_size = kChunk;
+        c.meta_size = 64;
+        auto r = umem::UmemArea::create(c);
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        area_ = std::move(r).value();
+        kernel_ = std::make_unique<FakeKernel>(ring_size);
+        queue_ = std::make_unique<XskQueue>(kernel_->rings(), area_.get(), fd,
+                                            need_wakeup, kTxHeadroom, kMax);
+    }
+
+    void expect_invariant(const char *step)
+    {
+        XskQueueStats s = queue_->stats();
+        EXPECT_EQ(s.chunks_free + s.chunks_fill + s.chunks_rx +
+                      s.chunks_held + s.chunks_tx + s.chunks_completion,
+                  s.chunks_total)
+            << step << ": free " << s.chunks_free << " fill "
+            << s.chunks_fill << " rx " << s.chunks_rx << " held "
+            << s.chunks_held << " tx " << s.chunks_tx << " completion "
+            << s.chunks_completion;
+    }
+
+    uint32_t receive(uint32_t n, uint32_t len = 60, uint8_t tag = 0)
+    {
+        return kernel_->receive(n, len, kHeadroom, area_->base(), tag);
+    }
+
+    std::vector<afxdp_tx_frame> frames(const std::vector<uint32_t> &lens)
+    {
+        std::vector<afxdp_tx_frame> f;
+        for (uint32_t len : lens) {
+            f.push_back({payload_.data(), len});
+        }
+        return f;
+    }
+
+    void SetUp() override
+    {
+        payload_.resize(kChunk * 2);
+        for (size_t i = 0; i < payload_.size(); i++) {
+            payload_[i] = char(i * 7);
+        }
+    }
+
+    void TearDown() override
+    {
+        queue_.reset();
+        kernel_.reset();
+        area_.reset();
+    }
+
+    std::vector<char> payload_;
+    umem::AreaRef area_;
+    std::unique_ptr<FakeKernel> kernel_;
+    std::unique_ptr<XskQueue> queue_;
+};
+
+TEST_F(XskQueueTest, RefillFillsFreeRingSpace)
+{
+    make(64, 16);
+    expect_invariant("start");
+    EXPECT_EQ(queue_->stats().chunks_free, 64u);
+    EXPECT_EQ(queue_->refill(), 16u);
+    XskQueueStats s = queue_->stats();
+    EXPECT_EQ(s.chunks_fill, 16u);
+    EXPECT_EQ(s.chunks_free, 48u);
+    expect_invariant("refill");
+    EXPECT_EQ(queue_->refill(), 0u);          // Ring full.
+    EXPECT_EQ(kernel_->take_fill(5), 5u);     // Kernel transit is fill too.
+    EXPECT_EQ(queue_->stats().chunks_fill, 16u);
+    expect_invariant("transit");
+    EXPECT_EQ(queue_->refill(), 5u);
+    EXPECT_EQ(queue_->stats().chunks_fill, 21u);
+    expect_invariant("refill after transit");
+}
+
+TEST_F(XskQueueTest, RefillStopsWhenPoolRunsDry)
+{
+    make(16, 64);
+    EXPECT_EQ(queue_->refill(), 16u);
+    EXPECT_EQ(queue_->stats().chunks_free, 0u);
+    EXPECT_EQ(queue_->refill(), 0u);
+    expect_invariant("dry");
+}
+
+TEST_F(XskQueueTest, RxMapsDescriptorsToChunksAndSlots)
+{
+    make(64, 16);
+    queue_->refill();
+    ASSERT_EQ(receive(5, 60, 10), 5u);
+    XskQueueStats s = queue_->stats();
+    EXPECT_EQ(s.chunks_rx, 5u);
+    EXPECT_EQ(s.chunks_fill, 11u);
+    expect_invariant("received");
+
+    afxdp_rx_frame f[32];
+    ASSERT_EQ(queue_->rx_burst(f, 32), 5u);
+    for (uint32_t i = 0; i < 5; i++) {
+        // The pool hands out chunk 0, 1, 2... first.
+        EXPECT_EQ(f[i].chunk, area_->base() + i * kChunk);
+        EXPECT_EQ(f[i].meta, area_->slots().slot(i));
+        EXPECT_EQ(umem::MetadataSlots::from_caller(f[i].meta)->owner,
+                  area_.get());
+        EXPECT_EQ(f[i].chunk_size, kChunk);
+        EXPECT_EQ(f[i].headroom, kHeadroom);
+        EXPECT_EQ(f[i].len, 60u);
+        const uint8_t *data =
+            static_cast<const uint8_t *>(f[i].chunk) + f[i].headroom;
+        EXPECT_EQ(data[0], 10 + i);
+        EXPECT_EQ(data[59], 10 + i);
+    }
+    s = queue_->stats();
+    EXPECT_EQ(s.rx_packets, 5u);
+    EXPECT_EQ(s.rx_bytes, 300u);
+    EXPECT_EQ(s.chunks_held, 5u);
+    EXPECT_EQ(s.chunks_rx, 0u);
+    expect_invariant("rx burst");
+
+    void *metas[5];
+    for (int i = 0; i < 5; i++) {
+        metas[i] = f[i].meta;
+    }
+    umem::UmemArea::release_batch(metas, 5);
+    s = queue_->stats();
+    EXPECT_EQ(s.chunks_held, 0u);
+    EXPECT_EQ(s.chunks_free, 53u);
+    expect_invariant("released");
+
+    // LIFO: the chunk released last is the next one handed out.
+    uint64_t next = 0;
+    ASSERT_EQ(area_->pool().get_batch(&next, 1), 1u);
+    EXPECT_EQ(next, 4u * kChunk);
+    area_->pool().put(next);
+}
+
+TEST_F(XskQueueTest, RxBurstRespectsMax)
+{
+    make(64, 16);
+    queue_->refill();
+    ASSERT_EQ(receive(10), 10u);
+    afxdp_rx_frame f[4];
+    EXPECT_EQ(queue_->rx_burst(f, 4), 4u);
+    expect_invariant("partial");
+    EXPECT_EQ(queue_->stats().chunks_rx, 6u);
+    std::vector<void *> metas;
+    for (auto &x : f) {
+        metas.push_back(x.meta);
+    }
+    umem::UmemArea::release_batch(metas.data(), 4);
+    expect_invariant("after release");
+}
+
+TEST_F(XskQueueTest, TxCopiesFramesAndCompletionReturnsChunks)
+{
+    make(64, 16);
+    auto fr = frames({60, 1500, kMax});
+    EXPECT_EQ(queue_->tx_burst(fr.data(), 3), 3u);
+    XskQueueStats s = queue_->stats();
+    EXPECT_EQ(s.tx_packets, 3u);
+    EXPECT_EQ(s.tx_bytes, 60u + 1500 + kMax);
+    EXPECT_EQ(s.tx_dropped, 0u);
+    EXPECT_EQ(s.chunks_tx, 3u);
+    expect_invariant("tx");
+
+    std::vector<struct xdp_desc> sent;
+    EXPECT_EQ(kernel_->transmit(16, &sent), 3u);
+    ASSERT_EQ(sent.size(), 3u);
+    for (uint32_t i = 0; i < 3; i++) {
+        EXPECT_EQ(sent[i].addr % kChunk, kTxHeadroom);
+        EXPECT_EQ(sent[i].len, fr[i].len);
+        EXPECT_EQ(std::memcmp(area_->base() + sent[i].addr, payload_.data(),
+                              fr[i].len),
+                  0);
+    }
+    s = queue_->stats();
+    EXPECT_EQ(s.chunks_completion, 3u);
+    EXPECT_EQ(s.chunks_tx, 0u);
+    expect_invariant("transmitted");
+
+    EXPECT_EQ(queue_->complete(), 3u);
+    s = queue_->stats();
+    EXPECT_EQ(s.chunks_completion, 0u);
+    EXPECT_EQ(s.chunks_free, 64u);
+    expect_invariant("completed");
+}
+
+TEST_F(XskQueueTest, TxDrainsCompletionFirst)
+{
+    make(64, 16);
+    auto fr = frames({100, 100});
+    queue_->tx_burst(fr.data(), 2);
+    kernel_->transmit(2);
+    EXPECT_EQ(queue_->stats().chunks_completion, 2u);
+    queue_->tx_burst(fr.data(), 1);
+    XskQueueStats s = queue_->stats();
+    EXPECT_EQ(s.chunks_completion, 0u);
+    EXPECT_EQ(s.chunks_tx, 1u);
+    EXPECT_EQ(s.chunks_free, 63u);
+    expect_invariant("drained");
+}
+
+TEST_F(XskQueueTest, TxDropsFramesWithBadLength)
+{
+    make(64, 16);
+    auto fr = frames({60, kMax + 1, 0, 70, kChunk});
+    EXPECT_EQ(queue_->tx_burst(fr.data(), 5), 2u);
+    XskQueueStats s = queue_->stats();
+    EXPECT_EQ(s.tx_dropped_bad_len, 3u);
+    EXPECT_EQ(s.tx_dropped, 3u);
+    EXPECT_EQ(s.tx_packets, 2u);
+    EXPECT_EQ(s.tx_bytes, 130u);
+    expect_invariant("bad len");
+    std::vector<struct xdp_desc> sent;
+    kernel_->transmit(16, &sent);
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[0].len, 60u);      // Order kept around the drops.
+    EXPECT_EQ(sent[1].len, 70u);
+}
+
+TEST_F(XskQueueTest, TxDropsWhenPoolIsEmpty)
+{
+    make(16, 16);
+    EXPECT_EQ(queue_->refill(), 16u);   // Every chunk is on the fill ring.
+    auto fr = frames({60, 60, 60, 60});
+    EXPECT_EQ(queue_->tx_burst(fr.data(), 4), 0u);
+    XskQueueStats s = queue_->stats();
+    EXPECT_EQ(s.tx_dropped_no_chunk, 4u);
+    EXPECT_EQ(s.tx_dropped, 4u);
+    EXPECT_EQ(s.tx_packets, 0u);
+    expect_invariant("no chunk");
+
+    // Two chunks come back: two frames go, two are dropped.
+    ASSERT_EQ(receive(2), 2u);
+    afxdp_rx_frame f[2];
+    ASSERT_EQ(queue_->rx_burst(f, 2), 2u);
+    void *metas[2] = {f[0].meta, f[1].meta};
+    umem::UmemArea::release_batch(metas, 2);
+    EXPECT_EQ(queue_->tx_burst(fr.data(), 4), 2u);
+    EXPECT_EQ(queue_->stats().tx_dropped_no_chunk, 6u);
+    expect_invariant("partly");
+}
+
+TEST_F(XskQueueTest, TxDropsWhenRingIsFull)
+{
+    make(64, 16);
+    std::vector<uint32_t> lens(20, 64);
+    auto fr = frames(lens);
+    EXPECT_EQ(queue_->tx_burst(fr.data(), 20), 16u);
+    XskQueueStats s = queue_->stats();
+    EXPECT_EQ(s.tx_dropped_ring_full, 4u);
+    EXPECT_EQ(s.chunks_tx, 16u);
+    EXPECT_EQ(s.chunks_free, 48u);     // Unused chunks went back.
+    expect_invariant("ring full");
+    EXPECT_EQ(queue_->tx_burst(fr.data(), 1), 0u);
+    EXPECT_EQ(queue_->stats().tx_dropped_ring_full, 5u);
+    kernel_->transmit(16);
+    EXPECT_EQ(queue_->tx_burst(fr.data(), 1), 1u);
+    expect_invariant("after transmit");
+}
+
+TEST_F(XskQueueTest, LargeBurstsSpanSeveralBatches)
+{
+    make(256, 128);
+    std::vector<uint32_t> lens(100, 64);
+    auto fr = frames(lens);
+    EXPECT_EQ(queue_->tx_burst(fr.data(), 100), 100u);
+    EXPECT_EQ(kernel_->tx_entries(), 100u);
+    expect_invariant("tx 100");
+    queue_->refill();
+    ASSERT_EQ(receive(100), 100u);
+    std::vector<afxdp_rx_frame> f(100);
+    EXPECT_EQ(queue_->rx_burst(f.data(), 100), 100u);
+    expect_invariant("rx 100");
+    std::vector<void *> metas;
+    for (auto &x : f) {
+        metas.push_back(x.meta);
+    }
+    umem::UmemArea::release_batch(metas.data(), 100);
+    expect_invariant("released 100");
+}
+
+TEST_F(XskQueueTest, RandomTrafficKeepsEveryChunkAccountedFor)
+{
+    make(128, 32);
+    std::mt19937 rng(42);
+    std::vector<void *> held;
+    std::vector<uint32_t> lens(40, 100);
+    auto fr = frames(lens);
+    for (int step = 0; step < 5000; step++) {
+        switch (rng() % 7) {
+        case 0: queue_->refill(); break;
+        case 1: kernel_->take_fill(rng() % 8); break;
+        case 2: receive(rng() % 40); break;
+        case 3: {
+            afxdp_rx_frame f[40];
+            uint32_t n = queue_->rx_burst(f, rng() % 40);
+            for (uint32_t i = 0; i < n; i++) {
+                held.push_back(f[i].meta);
+            }
+            break;
+        }
+        case 4: {
+            uint32_t n = std::min<uint32_t>(uint32_t(held.size()),
+                                            rng() % 40);
+            umem::UmemArea::release_batch(held.data() + held.size() - n, n);
+            held.resize(held.size() - n);
+            break;
+        }
+        case 5: queue_->tx_burst(fr.data(), rng() % 40); break;
+        case 6: kernel_->transmit(rng() % 40); break;
+        }
+        expect_invariant("random step");
+        if (HasFailure()) {
+            FAIL() << "at step " << step;
+        }
+    }
+    umem::UmemArea::release_batch(held.data(), uint32_t(held.size()));
+    expect_invariant("end");
+}
+
+// A datagram socketpair stands in for the AF_XDP fd: each tx kick
+// (sendto(fd, NULL, 0)) arrives as one empty datagram.
+class KickTest : public XskQueueTest {
+protected:
+    void SetUp() override
+    {
+        XskQueueTest::SetUp();
+        ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds_),
+                  0);
+    }
+    void TearDown() override
+    {
+        XskQueueTest::TearDown();
+        close(fds_[0]);
+        close(fds_[1]);
+    }
+    int kicks()
+    {
+        int n = 0;
+        char c;
+        while (recv(fds_[1], &c, 1, MSG_DONTWAIT) >= 0) {
+            n++;
+        }
+        return n;
+    }
+    int fds_[2];
+};
+
+TEST_F(KickTest, WithoutNeedWakeupEveryBurstKicks)
+{
+    make(64, 16, fds_[0], false);
+    auto fr = frames({60});
+    queue_->tx_burst(fr.data(), 1);
+    queue_->tx_burst(fr.data(), 1);
+    EXPECT_EQ(kicks(), 2);
+    EXPECT_EQ(queue_->stats().tx_kick_errors, 0u);
+}
+
+TEST_F(KickTest, NeedWakeupKicksOnlyWhenAsked)
+{
+    make(64, 16, fds_[0], true);
+    auto fr = frames({60});
+    queue_->tx_burst(fr.data(), 1);
+    EXPECT_EQ(kicks(), 0);
+    kernel_->set_tx_flags(XDP_RING_NEED_WAKEUP);
+    queue_->tx_burst(fr.data(), 1);
+    EXPECT_EQ(kicks(), 1);
+}
+
+TEST_F(KickTest, NothingPendingNoKick)
+{
+    make(64, 16, fds_[0], false);
+    queue_->tx_burst(nullptr, 0);
+    EXPECT_EQ(kicks(), 0);
+}
+
+}  // namespace
+}  // namespace afxdp::netdev
