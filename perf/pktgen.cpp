@@ -1,0 +1,717 @@
+/*
+ * afxdp-pktgen: a traffic generator built on BPF_PROG_RUN with live frames.
+ *
+ * Why this way: BPF_F_TEST_XDP_LIVE_FRAMES makes the kernel build frames
+ * from one template in page pool pages and send whatever the XDP program
+ * returns XDP_TX for out of the device named by the context's
+ * ingress_ifindex (net/bpf/test_run.c).  One syscall sends 'repeat' frames,
+ * no packet memory crosses into user space and no AF_XDP socket is needed,
+ * so the generator is neither the bottleneck nor the code under test.
+ * Nothing is attached to any device: the program only exists while the
+ * process holds its fd, so any exit, a crash included, leaves nothing
+ * behind.
+ *
+ * What the kernel requires (bpf_prog_test_run_xdp): the device must be up
+ * and in the caller's namespace; data_in at least an Ethernet header and at
+ * most a page minus head- and tailroom; ctx (struct xdp_md) with data = 0,
+ * data_end = size of data_in; no data_out/ctx_out; batch_size <= 256.
+ * XDP_TX out of a veth only reaches the peer if the peer runs an XDP
+ * program or has GRO enabled (veth only then sets up its NAPI ring and
+ * advertises ndo_xdp_xmit); otherwise the frames are silently dropped.
+ *
+ * Each BPF_PROG_RUN with repeat > 1 registers the program with the kernel's
+ * XDP dispatcher on entry and unregisters it on exit, and each change of
+ * the dispatcher waits for an RCU grace period, twice per run: measured
+ * here at 15-30 ms per run on a busy machine, which caps a single thread
+ * at a few runs per second (~1 Mpps instead of ~8, and no pacing at
+ * all).  A program already in the dispatcher is only reference-counted, so
+ * the generator keeps its program registered for its lifetime by attaching
+ * it in generic mode to the loopback device of its namespace (through a
+ * bpf_link, detached at any exit); the program passes every frame that is
+ * not one of its own test runs untouched.  --no-hold skips this.
+ *
+ * Per-frame variation (flows, sequence numbers) is done by the XDP program
+ * (pktgen.bpf.c) from a per-CPU counter; that counter is also the count of
+ * frames sent, exact even when a run is cut short by a signal.  Rate
+ * limiting paces whole runs: each thread sends its share of --rate in runs
+ * of about a millisecond, each started when it is due.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <getopt.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "perf/perf_util.h"
+#include "perf/pktgen_proto.h"
+#include "pktgen.skel.h"
+
+namespace afxdp::perf {
+namespace {
+
+constexpr const char *kProg = "afxdp-pktgen";
+constexpr unsigned kMinSize = 64;
+constexpr unsigned kMaxSize = 1518;
+constexpr unsigned kMaxFlows = 65535;
+constexpr unsigned kMaxBatch = 256;        // TEST_XDP_MAX_BATCH
+constexpr std::uint64_t kMaxRepeat = 1 << 15;  // ~10 ms at line rate
+constexpr double kRunsPerSecond = 1000;    // pacing granularity
+
+using PktgenSkel = SkelPtr<pktgen, pktgen__destroy>;
+
+// ---- options ---------------------------------------------------------------
+
+struct Options {
+    std::string dev;
+    std::optional<MacAddr> src_mac;
+    std::optional<MacAddr> dst_mac;
+    std::string src_ip;
+    std::string dst_ip;
+    bool ipv6 = false;
+    unsigned size = kMinSize;
+    unsigned flows = 1;
+    unsigned src_port = 1024;
+    unsigned dst_port = 9;
+    std::uint64_t rate = 0;
+    double duration = 0;
+    std::uint64_t count = 0;
+    unsigned threads = 1;
+    std::vector<int> cpus;
+    unsigned batch = 64;
+    bool seq = false;
+    bool json = false;
+    bool verbose = false;
+    bool hold = true;
+};
+
+void usage(FILE *out)
+{
+    std::fprintf(out,
+"Usage: %s --dev IFNAME [options]\n"
+"\n"
+"Sends UDP frames out of IFNAME with BPF_PROG_RUN live frames (XDP_TX).\n"
+"On a veth the frames arrive at the peer, which must run an XDP program\n"
+"(e.g. afxdp-sink) or have GRO on.  Runs until --duration, --count or\n"
+"SIGINT/SIGTERM, then prints what was sent.\n"
+"\n"
+"Options:\n"
+"  -i, --dev IFNAME      device to send from (required, must be up)\n"
+"      --src-mac MAC     source MAC (default: IFNAME's MAC)\n"
+"      --dst-mac MAC     destination MAC (default: ff:ff:ff:ff:ff:ff)\n"
+"      --src-ip ADDR     source address of flow 0 (default 198.18.0.1,\n"
+"                        with --ipv6 2001:2::1); flow N adds N to it\n"
+"      --dst-ip ADDR     destination address (default 198.19.0.1,\n"
+"                        with --ipv6 2001:2:0:1::1)\n"
+"  -6, --ipv6            IPv6 instead of IPv4\n"
+"  -s, --size BYTES      frame size without FCS, %u..%u (default %u)\n"
+"  -f, --flows N         flows, 1..%u: flow N uses UDP source port\n"
+"                        --src-port + N and source address + N (default 1)\n"
+"      --src-port PORT   UDP source port of flow 0 (default 1024)\n"
+"      --dst-port PORT   UDP destination port (default 9)\n"
+"  -r, --rate PPS        total packets per second, 0 = as fast as possible\n"
+"                        (default 0)\n"
+"  -d, --duration SEC    stop after SEC seconds\n"
+"  -n, --count N         stop after N packets (in total)\n"
+"  -t, --threads N       sending threads (default 1, or the --cpu count)\n"
+"  -c, --cpu LIST        pin thread i to the i-th CPU of LIST, e.g. 0,2-3\n"
+"  -b, --batch N         frames per kernel batch, 1..%u (default 64)\n"
+"      --seq             write a pktgen sequence header into the payload\n"
+"                        (afxdp-sink --seq counts loss and reordering)\n"
+"      --no-hold         do not keep the program in the XDP dispatcher by\n"
+"                        attaching it (XDP_PASS) to this namespace's lo;\n"
+"                        each run then waits for two RCU grace periods\n"
+"  -j, --json            print the result as one JSON object\n"
+"  -v, --verbose         libbpf debug messages\n"
+"  -h, --help            this text\n",
+        kProg, kMinSize, kMaxSize, kMinSize, kMaxFlows, kMaxBatch);
+}
+
+enum LongOnly {
+    kOptSrcMac = 1000,
+    kOptDstMac,
+    kOptSrcIp,
+    kOptDstIp,
+    kOptSrcPort,
+    kOptDstPort,
+    kOptSeq,
+    kOptNoHold,
+};
+
+Result<Options> parse_options(int argc, char **argv, bool &help)
+{
+    static const struct option long_opts[] = {
+        {"dev", required_argument, nullptr, 'i'},
+        {"src-mac", required_argument, nullptr, kOptSrcMac},
+        {"dst-mac", required_argument, nullptr, kOptDstMac},
+        {"src-ip", required_argument, nullptr, kOptSrcIp},
+        {"dst-ip", required_argument, nullptr, kOptDstIp},
+        {"ipv6", no_argument, nullptr, '6'},
+        {"size", required_argument, nullptr, 's'},
+        {"flows", required_argument, nullptr, 'f'},
+        {"src-port", required_argument, nullptr, kOptSrcPort},
+        {"dst-port", required_argument, nullptr, kOptDstPort},
+        {"rate", required_argument, nullptr, 'r'},
+        {"duration", required_argument, nullptr, 'd'},
+        {"count", required_argument, nullptr, 'n'},
+        {"threads", required_argument, nullptr, 't'},
+        {"cpu", required_argument, nullptr, 'c'},
+        {"batch", required_argument, nullptr, 'b'},
+        {"seq", no_argument, nullptr, kOptSeq},
+        {"no-hold", no_argument, nullptr, kOptNoHold},
+        {"json", no_argument, nullptr, 'j'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    Options o;
+    bool threads_given = false;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:6s:f:r:d:n:t:c:b:jvh", long_opts,
+                            nullptr)) != -1) {
+        std::string arg = optarg ? optarg : "";
+        Result<std::uint64_t> num = std::uint64_t{0};
+        switch (c) {
+        case 'i': o.dev = arg; break;
+        case kOptSrcMac:
+        case kOptDstMac: {
+            auto mac = parse_mac(arg);
+            if (!mac)
+                return mac.error();
+            (c == kOptSrcMac ? o.src_mac : o.dst_mac) = mac.value();
+            break;
+        }
+        case kOptSrcIp: o.src_ip = arg; break;
+        case kOptDstIp: o.dst_ip = arg; break;
+        case '6': o.ipv6 = true; break;
+        case 's':
+            if (!(num = parse_uint(arg, kMinSize, kMaxSize, "--size")))
+                return num.error();
+            o.size = static_cast<unsigned>(num.value());
+            break;
+        case 'f':
+            if (!(num = parse_uint(arg, 1, kMaxFlows, "--flows")))
+                return num.error();
+            o.flows = static_cast<unsigned>(num.value());
+            break;
+        case kOptSrcPort:
+        case kOptDstPort:
+            if (!(num = parse_uint(arg, 1, 65535, "UDP port")))
+                return num.error();
+            (c == kOptSrcPort ? o.src_port : o.dst_port) =
+                static_cast<unsigned>(num.value());
+            break;
+        case 'r':
+            if (!(num = parse_uint(arg, 0, 1000000000, "--rate")))
+                return num.error();
+            o.rate = num.value();
+            break;
+        case 'd': {
+            auto d = parse_seconds(arg, "--duration");
+            if (!d)
+                return d.error();
+            o.duration = d.value();
+            break;
+        }
+        case 'n':
+            if (!(num = parse_uint(arg, 1, UINT64_MAX, "--count")))
+                return num.error();
+            o.count = num.value();
+            break;
+        case 't':
+            if (!(num = parse_uint(arg, 1, 1024, "--threads")))
+                return num.error();
+            o.threads = static_cast<unsigned>(num.value());
+            threads_given = true;
+            break;
+        case 'c': {
+            auto cpus = parse_cpu_list(arg);
+            if (!cpus)
+                return cpus.error();
+            o.cpus = cpus.value();
+            break;
+        }
+        case 'b':
+            if (!(num = parse_uint(arg, 1, kMaxBatch, "--batch")))
+                return num.error();
+            o.batch = static_cast<unsigned>(num.value());
+            break;
+        case kOptSeq: o.seq = true; break;
+        case kOptNoHold: o.hold = false; break;
+        case 'j': o.json = true; break;
+        case 'v': o.verbose = true; break;
+        case 'h': help = true; return o;
+        case ':':
+            return Error{EINVAL, std::string("option ") + argv[optind - 1] +
+                                     " needs an argument"};
+        default:
+            return Error{EINVAL, std::string("unknown option ") +
+                                     argv[optind - 1]};
+        }
+    }
+    if (optind < argc)
+        return Error{EINVAL, std::string("unexpected argument '") +
+                                 argv[optind] + "'"};
+    if (o.dev.empty())
+        return Error{EINVAL, "--dev IFNAME is required"};
+    if (!o.cpus.empty()) {
+        if (!threads_given)
+            o.threads = static_cast<unsigned>(o.cpus.size());
+        else if (o.cpus.size() < o.threads)
+            return Error{EINVAL, "--cpu lists fewer CPUs than --threads"};
+    }
+    if (o.rate && o.rate < o.threads)
+        return Error{EINVAL, "--rate must be at least --threads"};
+    if (o.count && o.count < o.threads)
+        return Error{EINVAL, "--count must be at least --threads"};
+    unsigned payload_off = o.ipv6 ? PKTGEN_PAYLOAD_OFF6 : PKTGEN_PAYLOAD_OFF4;
+    if (o.seq && o.size < payload_off + sizeof(pktgen_seq_hdr))
+        return Error{EINVAL,
+                     "--seq needs --size >= " +
+                         std::to_string(payload_off + sizeof(pktgen_seq_hdr)) +
+                         (o.ipv6 ? " with --ipv6" : "")};
+    if (o.src_ip.empty())
+        o.src_ip = o.ipv6 ? "2001:2::1" : "198.18.0.1";
+    if (o.dst_ip.empty())
+        o.dst_ip = o.ipv6 ? "2001:2:0:1::1" : "198.19.0.1";
+    return o;
+}
+
+// ---- frame template --------------------------------------------------------
+
+// One's complement sum of 'len' bytes as big-endian 16-bit words.
+std::uint32_t csum_add(std::uint32_t sum, const std::uint8_t *p,
+                       std::size_t len)
+{
+    for (std::size_t i = 0; i + 1 < len; i += 2)
+        sum += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
+    if (len & 1)
+        sum += static_cast<std::uint32_t>(p[len - 1] << 8);
+    return sum;
+}
+
+std::uint16_t csum_finish(std::uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<std::uint16_t>(~sum);
+}
+
+void put16(std::uint8_t *p, unsigned v)
+{
+    p[0] = static_cast<std::uint8_t>(v >> 8);
+    p[1] = static_cast<std::uint8_t>(v);
+}
+
+struct Template {
+    std::vector<std::uint8_t> frame;
+    std::uint32_t saddr_low = 0;  // host order
+    std::uint16_t udp_csum = 0;   // as stored (raw, network order)
+    std::uint16_t ip_csum = 0;    // as stored (raw, network order)
+};
+
+Result<Template> build_template(const Options &o, const MacAddr &src_mac,
+                                const MacAddr &dst_mac, std::uint16_t run)
+{
+    Template t;
+    t.frame.assign(o.size, 0);
+    std::uint8_t *f = t.frame.data();
+    std::memcpy(f, dst_mac.data(), 6);
+    std::memcpy(f + 6, src_mac.data(), 6);
+    put16(f + 12, o.ipv6 ? ETH_P_IPV6 : ETH_P_IP);
+
+    std::uint8_t *ip = f + PKTGEN_ETH_LEN;
+    unsigned ip_len = o.ipv6 ? PKTGEN_IP6_LEN : PKTGEN_IP4_LEN;
+    std::uint8_t *udp = ip + ip_len;
+    unsigned udp_len = o.size - PKTGEN_ETH_LEN - ip_len;
+    const int family = o.ipv6 ? AF_INET6 : AF_INET;
+    std::uint8_t *saddr = ip + (o.ipv6 ? 8 : 12);
+    std::uint8_t *daddr = ip + (o.ipv6 ? 24 : 16);
+    const unsigned addr_len = o.ipv6 ? 16 : 4;
+    const char *fam_name = o.ipv6 ? "IPv6" : "IPv4";
+    if (inet_pton(family, o.src_ip.c_str(), saddr) != 1)
+        return Error{EINVAL, "--src-ip '" + o.src_ip + "' is not an " +
+                                 fam_name + " address"};
+    if (inet_pton(family, o.dst_ip.c_str(), daddr) != 1)
+        return Error{EINVAL, "--dst-ip '" + o.dst_ip + "' is not an " +
+                                 fam_name + " address"};
+    std::uint32_t low;
+    std::memcpy(&low, saddr + addr_len - 4, 4);
+    t.saddr_low = ntohl(low);
+
+    if (o.ipv6) {
+        ip[0] = 0x60;
+        put16(ip + 4, udp_len);
+        ip[6] = IPPROTO_UDP;
+        ip[7] = 64;
+    } else {
+        ip[0] = 0x45;
+        put16(ip + 2, o.size - PKTGEN_ETH_LEN);
+        put16(ip + 6, 0x4000);  // DF
+        ip[8] = 64;
+        ip[9] = IPPROTO_UDP;
+        put16(ip + 10, csum_finish(csum_add(0, ip, PKTGEN_IP4_LEN)));
+        std::memcpy(&t.ip_csum, ip + 10, 2);
+    }
+
+    put16(udp, o.src_port);
+    put16(udp + 2, o.dst_port);
+    put16(udp + 4, udp_len);
+    if (o.seq) {
+        put16(udp + PKTGEN_UDP_LEN, PKTGEN_SEQ_MAGIC);
+        put16(udp + PKTGEN_UDP_LEN + 2, run);
+        // stream, flow and seq stay 0: the XDP program fills them in.
+    }
+    // Pseudo header: addresses, protocol, UDP length.
+    std::uint32_t sum = csum_add(0, saddr, addr_len);
+    sum = csum_add(sum, daddr, addr_len);
+    sum += IPPROTO_UDP + udp_len;
+    sum = csum_add(sum, udp, udp_len);
+    std::uint16_t udp_csum = csum_finish(sum);
+    put16(udp + 6, udp_csum ? udp_csum : 0xffff);
+    std::memcpy(&t.udp_csum, udp + 6, 2);
+    return t;
+}
+
+// ---- generator threads -----------------------------------------------------
+
+struct Shared {
+    int prog_fd = -1;
+    const Template *tmpl = nullptr;
+    unsigned ifindex = 0;
+    unsigned batch = 0;
+    double start = 0;
+    double deadline = 0;  // 0: none
+    std::atomic<bool> failed{false};
+    std::mutex error_mutex;
+    std::optional<Error> error;
+
+    void fail(Error e)
+    {
+        std::lock_guard lock(error_mutex);
+        if (!error)
+            error = std::move(e);
+        failed.store(true, std::memory_order_relaxed);
+    }
+};
+
+struct WorkerPlan {
+    int cpu = -1;             // -1: not pinned
+    std::uint64_t quota = 0;  // frames; 0: unlimited
+    std::uint64_t rate = 0;   // frames/s; 0: as fast as possible
+    double cpu_seconds = 0;   // out: CPU time the thread used
+};
+
+double thread_cpu_seconds() noexcept
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+void run_worker(Shared &sh, WorkerPlan &plan)
+{
+    const double cpu_start = thread_cpu_seconds();
+    if (plan.cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(plan.cpu, &set);
+        int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+        if (err) {
+            sh.fail(Error{err, "cannot pin a thread to CPU " +
+                                   std::to_string(plan.cpu) + ": " +
+                                   std::strerror(err)});
+            return;
+        }
+    }
+
+    struct xdp_md ctx {};
+    ctx.data = 0;
+    ctx.data_end = static_cast<__u32>(sh.tmpl->frame.size());
+    ctx.ingress_ifindex = sh.ifindex;
+    ctx.rx_queue_index = 0;
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = sh.tmpl->frame.data(),
+                .data_size_in = static_cast<__u32>(sh.tmpl->frame.size()),
+                .ctx_in = &ctx, .ctx_size_in = sizeof ctx,
+                .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+                .batch_size = sh.batch);
+
+    const std::uint64_t per_run =
+        plan.rate ? std::clamp<std::uint64_t>(
+                        static_cast<std::uint64_t>(plan.rate /
+                                                   kRunsPerSecond),
+                        1, kMaxRepeat)
+                  : kMaxRepeat;
+    std::uint64_t done = 0;
+    double frames_per_second = 0;  // measured, to end close to the deadline
+    while (!stop_requested() && !sh.failed.load(std::memory_order_relaxed)) {
+        std::uint64_t n = per_run;
+        if (plan.quota)
+            n = std::min(n, plan.quota - done);
+        if (n == 0)
+            break;
+        double now = monotonic_seconds();
+        if (plan.rate) {
+            double due = sh.start + static_cast<double>(done) /
+                                        static_cast<double>(plan.rate);
+            if (sh.deadline && due >= sh.deadline)
+                break;
+            sleep_until(due);
+            if (stop_requested())
+                break;
+        } else if (sh.deadline) {
+            if (now >= sh.deadline)
+                break;
+            if (frames_per_second > 0)
+                n = std::clamp<std::uint64_t>(
+                    static_cast<std::uint64_t>((sh.deadline - now) *
+                                               frames_per_second),
+                    sh.batch, n);
+        }
+        opts.repeat = static_cast<__u32>(n);
+        if (bpf_prog_test_run_opts(sh.prog_fd, &opts) < 0) {
+            int err = errno;
+            if (err == EINTR)
+                continue;  // A stop signal; the counter has what was sent.
+            sh.fail(Error{err, std::string("BPF_PROG_RUN (live frames): ") +
+                                   std::strerror(err)});
+            break;
+        }
+        done += n;
+        double took = monotonic_seconds() - now;
+        if (took > 0)
+            frames_per_second = static_cast<double>(n) / took;
+    }
+    plan.cpu_seconds = thread_cpu_seconds() - cpu_start;
+}
+
+// ---- dispatcher hold -------------------------------------------------------
+
+// Attaches the program to the namespace's loopback device in generic mode
+// so that it stays registered with the XDP dispatcher (see the note at the
+// top).  Failing is not fatal: runs are only slower to start and stop.
+Fd hold_dispatcher(int prog_fd)
+{
+    int lo = static_cast<int>(if_nametoindex("lo"));
+    if (lo == 0) {
+        std::fprintf(stderr, "%s: warning: no lo device, runs will be "
+                     "slow to start\n", kProg);
+        return Fd();
+    }
+    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_SKB_MODE);
+    Fd link(bpf_link_create(prog_fd, lo, BPF_XDP, &opts));
+    if (link.get() < 0)
+        std::fprintf(stderr, "%s: warning: cannot attach to lo to keep the "
+                     "program in the XDP dispatcher (%s); runs will be slow "
+                     "to start\n", kProg, std::strerror(errno));
+    return link;
+}
+
+// ---- main ------------------------------------------------------------------
+
+std::uint64_t frames_sent(const pktgen &skel)
+{
+    auto counts = read_percpu<std::uint64_t>(
+        bpf_map__fd(skel.maps.tx_count), 0);
+    std::uint64_t total = 0;
+    if (counts)
+        for (auto v : counts.value())
+            total += v;
+    return total;
+}
+
+int run(const Options &o)
+{
+    auto dev = device_info(o.dev);
+    if (!dev) {
+        std::fprintf(stderr, "%s: %s\n", kProg, dev.error().message.c_str());
+        return 1;
+    }
+    if (!dev.value().up) {
+        std::fprintf(stderr, "%s: %s is down (ip link set %s up)\n", kProg,
+                     o.dev.c_str(), o.dev.c_str());
+        return 1;
+    }
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    sched_getaffinity(0, sizeof allowed, &allowed);
+    for (int cpu : o.cpus) {
+        if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed)) {
+            std::fprintf(stderr, "%s: CPU %d is not available to this "
+                         "process\n", kProg, cpu);
+            return 2;
+        }
+    }
+    const std::uint64_t mtu = device_stat_file(o.dev, "mtu");
+    if (mtu && o.size - PKTGEN_ETH_LEN > mtu)
+        std::fprintf(stderr,
+                     "%s: warning: %u-byte frames carry %u-byte IP packets, "
+                     "more than the %llu-byte MTU of %s\n",
+                     kProg, o.size, o.size - PKTGEN_ETH_LEN,
+                     static_cast<unsigned long long>(mtu), o.dev.c_str());
+    const MacAddr src_mac = o.src_mac.value_or(dev.value().mac);
+    const MacAddr dst_mac =
+        o.dst_mac.value_or(MacAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+    const auto run_id =
+        static_cast<std::uint16_t>(std::random_device{}() & 0xffff);
+
+    auto tmpl = build_template(o, src_mac, dst_mac, run_id);
+    if (!tmpl) {
+        std::fprintf(stderr, "%s: %s\n", kProg, tmpl.error().message.c_str());
+        return 2;
+    }
+
+    PktgenSkel skel(pktgen__open());
+    if (!skel) {
+        std::fprintf(stderr, "%s: opening the BPF object: %s\n", kProg,
+                     std::strerror(errno));
+        return 1;
+    }
+    skel->rodata->cfg_flows = o.flows;
+    skel->rodata->cfg_seq = o.seq;
+    skel->rodata->cfg_ipv6 = o.ipv6;
+    skel->rodata->cfg_run = run_id;
+    skel->rodata->cfg_sport = static_cast<__u16>(o.src_port);
+    skel->rodata->cfg_saddr = tmpl.value().saddr_low;
+    skel->rodata->cfg_udp_csum = tmpl.value().udp_csum;
+    skel->rodata->cfg_ip_csum = tmpl.value().ip_csum;
+    skel->rodata->cfg_ifindex = dev.value().ifindex;
+    if (int err = pktgen__load(skel.get()); err) {
+        std::fprintf(stderr, "%s: loading the XDP program: %s\n", kProg,
+                     std::strerror(-err));
+        return 1;
+    }
+
+    Shared sh;
+    sh.prog_fd = bpf_program__fd(skel->progs.pktgen_tx);
+    const Fd hold = o.hold ? hold_dispatcher(sh.prog_fd) : Fd();
+    sh.tmpl = &tmpl.value();
+    sh.ifindex = dev.value().ifindex;
+    sh.batch = o.batch;
+
+    std::vector<WorkerPlan> plans(o.threads);
+    for (unsigned i = 0; i < o.threads; i++) {
+        plans[i].cpu = o.cpus.empty() ? -1 : o.cpus[i];
+        // Thread 0 takes the remainders.
+        plans[i].quota = o.count / o.threads +
+                         (i == 0 ? o.count % o.threads : 0);
+        plans[i].rate = o.rate / o.threads +
+                        (i == 0 ? o.rate % o.threads : 0);
+    }
+
+    const std::uint64_t tx_before = device_stat(o.dev, "tx_packets");
+    const std::uint64_t drop_before = device_stat(o.dev, "tx_dropped");
+    sh.start = monotonic_seconds();
+    sh.deadline = o.duration > 0 ? sh.start + o.duration : 0;
+    {
+        std::vector<std::jthread> workers;
+        for (auto &plan : plans)
+            workers.emplace_back([&sh, &plan] { run_worker(sh, plan); });
+    }
+    double cpu_seconds = 0;
+    for (const auto &plan : plans)
+        cpu_seconds += plan.cpu_seconds;
+    const double elapsed = monotonic_seconds() - sh.start;
+    const std::uint64_t sent = frames_sent(*skel);
+    const std::uint64_t delivered =
+        device_stat(o.dev, "tx_packets") - tx_before;
+    const std::uint64_t dropped =
+        device_stat(o.dev, "tx_dropped") - drop_before;
+
+    if (sh.error) {
+        std::fprintf(stderr, "%s: %s: %s\n", kProg, o.dev.c_str(),
+                     sh.error->message.c_str());
+        if (sh.error->code == ENXIO || sh.error->code == EOPNOTSUPP)
+            std::fprintf(stderr,
+                         "%s: the device cannot transmit XDP frames\n",
+                         kProg);
+    }
+
+    const double mpps = elapsed > 0 ? sent / elapsed / 1e6 : 0;
+    const double gbps = elapsed > 0 ? sent * o.size * 8.0 / elapsed / 1e9 : 0;
+    // The run includes the receiver's NAPI poll when it is raised on the
+    // sending CPU (veth), so this is the cost of the whole path per core.
+    const double mpps_per_cpu = cpu_seconds > 0 ? sent / cpu_seconds / 1e6
+                                                : 0;
+    if (o.json) {
+        std::printf(
+            "{\"tool\":\"afxdp-pktgen\",\"dev\":\"%s\",\"family\":\"%s\","
+            "\"size\":%u,\"flows\":%u,\"threads\":%u,\"seq\":%s,"
+            "\"rate_target_pps\":%llu,\"packets\":%llu,"
+            "\"duration_s\":%.6f,\"mpps\":%.6f,\"gbps\":%.6f,"
+            "\"cpu_s\":%.6f,\"mpps_per_cpu\":%.6f,"
+            "\"dev_tx_packets\":%llu,\"dev_tx_dropped\":%llu,\"ok\":%s}\n",
+            o.dev.c_str(), o.ipv6 ? "ipv6" : "ipv4", o.size, o.flows,
+            o.threads, o.seq ? "true" : "false",
+            static_cast<unsigned long long>(o.rate),
+            static_cast<unsigned long long>(sent), elapsed, mpps, gbps,
+            cpu_seconds, mpps_per_cpu,
+            static_cast<unsigned long long>(delivered),
+            static_cast<unsigned long long>(dropped),
+            sh.error ? "false" : "true");
+    } else {
+        std::printf("%s: %s, %u-byte %s/UDP frames, %u flow%s, %u thread%s\n",
+                    kProg, o.dev.c_str(), o.size, o.ipv6 ? "IPv6" : "IPv4",
+                    o.flows, o.flows == 1 ? "" : "s", o.threads,
+                    o.threads == 1 ? "" : "s");
+        std::printf("sent %llu packets in %.3f s: %.3f Mpps, %.3f Gbps\n",
+                    static_cast<unsigned long long>(sent), elapsed, mpps,
+                    gbps);
+        std::printf("CPU time %.3f s: %.3f Mpps per CPU second\n",
+                    cpu_seconds, mpps_per_cpu);
+        std::printf("device counters: tx_packets +%llu, tx_dropped +%llu\n",
+                    static_cast<unsigned long long>(delivered),
+                    static_cast<unsigned long long>(dropped));
+    }
+    std::fflush(stdout);
+    // veth counts the frames its peer took in tx_packets; far fewer than were
+    // sent means the peer could not take XDP frames at all.
+    if (!sh.error && sent >= 1000 && delivered < sent / 2)
+        std::fprintf(stderr,
+                     "%s: warning: %s reports only %llu of %llu frames "
+                     "transmitted; if it is a veth, its peer needs an XDP "
+                     "program (e.g. afxdp-sink) or GRO enabled\n",
+                     kProg, o.dev.c_str(),
+                     static_cast<unsigned long long>(delivered),
+                     static_cast<unsigned long long>(sent));
+    return sh.error ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace afxdp::perf
+
+int main(int argc, char **argv)
+{
+    using namespace afxdp::perf;
+    bool help = false;
+    auto opts = parse_options(argc, argv, help);
+    if (help) {
+        usage(stdout);
+        return 0;
+    }
+    if (!opts) {
+        std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", kProg,
+                     opts.error().message.c_str(), kProg);
+        return 2;
+    }
+    set_libbpf_logging(opts.value().verbose);
+    install_stop_handler();
+    return run(opts.value());
+}
