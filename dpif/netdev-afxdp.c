@@ -1,0 +1,583 @@
+/*
+ * OVS glue for the ovs-afxdp core: implements lib/netdev-afxdp.h, the
+ * interface behind netdev-linux's "afxdp" and "afxdp-nonpmd" classes, by
+ * calling the C ABI in netdev-afxdp/afxdp.h.  This file is compiled inside
+ * OVS's build (scripts/build-ovs.sh links it in as lib/ovs-afxdp/) because
+ * OVS headers do not compile as C++.  It only casts, calls and translates.
+ *
+ * Design notes:
+ *
+ *  - Packets are not copied on receive.  The core reserves 'meta_size' =
+ *    sizeof(struct dp_packet) caller bytes next to every UMEM chunk, and the
+ *    struct dp_packet of a received frame lives in that slot.  Its source is
+ *    DPBUF_AFXDP, so when OVS frees it (dp_packet_delete) it calls
+ *    free_afxdp_buf() with the slot's address, which goes straight back to
+ *    the core (afxdp_frame_release), from whatever thread OVS frees it on.
+ *    OVS cannot grow such a packet (dp_packet_resize() of a DPBUF_AFXDP
+ *    packet aborts), which is why the core leaves afxdp_frame_headroom()
+ *    bytes in front of each frame for pushed headers.
+ *
+ *  - Configuration follows the netdev provider contract: set_config only
+ *    validates and records a request, and reconfigure applies it (dpif-netdev
+ *    calls it with no thread polling or sending on the device).  Options:
+ *    n_rxq (default 1, at most the device's queues), xdp-mode (best-effort,
+ *    native-with-zerocopy, native, generic) and use-need-wakeup (default
+ *    true).  An impossible request is refused in set_config, so the bridge
+ *    reports it once on the Interface; a reconfigure that fails anyway (the
+ *    driver refuses the mode, no memory) leaves the device without sockets
+ *    but present in the datapath: returning an error there would make
+ *    dpif-netdev drop the port and the bridge add it again, failing in a
+ *    loop.
+ *
+ *  - Locking: the state below is protected by netdev_linux's 'mutex', taken
+ *    on the control path only.  The datapath functions read 'port' without
+ *    it: dpif-netdev does not poll or send on a port while it reconfigures
+ *    it, and the core serialises concurrent senders on one queue itself.
+ *
+ *  - afxdp-nonpmd ports are polled by the main thread, which sleeps in
+ *    poll() between iterations: netdev-linux's rxq_wait() waits on the
+ *    rxq's 'fd', so each rxq carries its queue's AF_XDP socket.
+ */
+
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "dp-packet.h"
+#include "netdev-afxdp.h"
+#include "netdev-linux-private.h"
+#include "netdev-provider.h"
+#include "openvswitch/vlog.h"
+#include "ovs-thread.h"
+#include "packets.h"
+#include "smap.h"
+#include "util.h"
+
+#include "netdev-afxdp/afxdp.h"
+
+VLOG_DEFINE_THIS_MODULE(netdev_afxdp);
+
+static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
+
+/* Per-device state, owned through netdev_linux's 'afxdp' member. */
+struct netdev_afxdp {
+    /* Requested by set_config(). */
+    int requested_n_rxq;
+    enum afxdp_xdp_mode requested_xdp_mode;
+    bool requested_need_wakeup;
+
+    /* Applied by the last reconfigure(). */
+    enum afxdp_xdp_mode xdp_mode;       /* As configured (may be best-effort).*/
+    bool use_need_wakeup;
+
+    /* NULL before the first reconfigure() and after a failed one. */
+    struct afxdp_port *port;
+};
+
+static struct netdev_afxdp *
+afxdp_state(const struct netdev *netdev)
+{
+    return netdev_linux_cast(netdev)->afxdp;
+}
+
+static struct afxdp_port *
+afxdp_port_of(const struct netdev *netdev)
+{
+    return afxdp_state(netdev)->port;
+}
+
+/* ---- Datapath ---------------------------------------------------------- */
+
+int
+netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
+                      int *qfill)
+{
+    struct afxdp_port *port = afxdp_port_of(rxq_->netdev);
+    struct afxdp_rx_frame frames[NETDEV_MAX_BURST];
+    uint32_t i, n;
+
+    if (qfill) {
+        *qfill = 0;
+    }
+    if (OVS_UNLIKELY(!port)) {
+        return EAGAIN;
+    }
+
+    n = afxdp_rx_burst(port, rxq_->queue_id, frames, NETDEV_MAX_BURST);
+    if (!n) {
+        return EAGAIN;
+    }
+
+    for (i = 0; i < n; i++) {
+        const struct afxdp_rx_frame *f = &frames[i];
+        struct dp_packet *packet = f->meta;
+
+        /* 'allocated' counts from the base, i.e. the start of the chunk. */
+        dp_packet_use_afxdp(packet, (char *) f->chunk + f->headroom,
+                            f->chunk_size, f->headroom);
+        dp_packet_set_size(packet, f->len);
+        dp_packet_batch_add(batch, packet);
+    }
+    return 0;
+}
+
+int
+netdev_afxdp_batch_send(struct netdev *netdev, int qid,
+                        struct dp_packet_batch *batch, bool concurrent_txq)
+{
+    struct afxdp_port *port = afxdp_port_of(netdev);
+    struct afxdp_tx_frame frames[NETDEV_MAX_BURST];
+    void *metas[NETDEV_MAX_BURST];
+    uint32_t n = dp_packet_batch_size(batch);
+    uint32_t n_metas = 0, sent = 0;
+    struct dp_packet *packet;
+
+    /* dpif-netdev has already applied the batch's cut lengths. */
+    if (OVS_LIKELY(port)) {
+        uint32_t i = 0;
+
+        DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
+            frames[i].data = dp_packet_data(packet);
+            frames[i].len = dp_packet_size(packet);
+            i++;
+        }
+        sent = afxdp_tx_burst(port, qid, frames, n, concurrent_txq);
+    }
+
+    /* The tx ring holds copies: every packet is ours to free now. */
+    DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
+        if (packet->source == DPBUF_AFXDP) {
+            metas[n_metas++] = packet;
+        } else {
+            dp_packet_delete(packet);
+        }
+    }
+    if (n_metas) {
+        afxdp_frame_release_batch(metas, n_metas);
+    }
+    dp_packet_batch_init(batch);
+
+    return sent == n ? 0 : EAGAIN;
+}
+
+void
+free_afxdp_buf(struct dp_packet *p)
+{
+    afxdp_frame_release(p);
+}
+
+/* ---- Logging and init -------------------------------------------------- */
+
+static void
+afxdp_log(enum afxdp_log_level level, const char *message)
+{
+    switch (level) {
+    case AFXDP_LOG_ERR:
+        VLOG_ERR("%s", message);
+        break;
+    case AFXDP_LOG_WARN:
+        VLOG_WARN("%s", message);
+        break;
+    case AFXDP_LOG_INFO:
+        VLOG_INFO("%s", message);
+        break;
+    case AFXDP_LOG_DBG:
+    default:
+        VLOG_DBG("%s", message);
+        break;
+    }
+}
+
+int
+netdev_afxdp_init(void)
+{
+    static struct ovsthread_once once = OVSTHREAD_ONCE_INITIALIZER;
+
+    /* Called once per class ("afxdp" and "afxdp-nonpmd"). */
+    if (ovsthread_once_start(&once)) {
+        afxdp_set_log_handler(afxdp_log);
+        ovsthread_once_done(&once);
+    }
+    return 0;
+}
+
+/* ---- Construction ------------------------------------------------------ */
+
+int
+netdev_afxdp_construct(struct netdev *netdev)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    struct netdev_afxdp *state;
+    int error;
+
+    error = netdev_linux_construct(netdev);
+    if (error) {
+        return error;
+    }
+
+    state = xzalloc(sizeof *state);
+    state->requested_n_rxq = 1;
+    state->requested_xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
+    state->requested_need_wakeup = true;
+    state->xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
+    dev->afxdp = state;
+
+    /* No queue may be used before the first reconfigure() opens them. */
+    netdev->n_rxq = 0;
+    netdev->n_txq = 0;
+    netdev_request_reconfigure(netdev);
+    return 0;
+}
+
+void
+netdev_afxdp_destruct(struct netdev *netdev)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+
+    if (dev->afxdp) {
+        if (dev->afxdp->port) {
+            afxdp_port_close(dev->afxdp->port);
+        }
+        free(dev->afxdp);
+        dev->afxdp = NULL;
+    }
+    ovs_mutex_destroy(&dev->mutex);
+}
+
+int
+netdev_afxdp_rxq_construct(struct netdev_rxq *rxq_)
+{
+    struct netdev_rxq_linux *rx = netdev_rxq_linux_cast(rxq_);
+    struct afxdp_port *port = afxdp_port_of(rxq_->netdev);
+
+    /* dpif-netdev opens the rxqs after reconfigure(), so the socket for
+     * this queue, if any, exists now.  poll() ignores a negative fd. */
+    rx->is_tap = false;
+    rx->fd = port ? afxdp_port_queue_fd(port, rxq_->queue_id) : -1;
+    return 0;
+}
+
+void
+netdev_afxdp_rxq_destruct(struct netdev_rxq *rxq_ OVS_UNUSED)
+{
+    /* The socket belongs to the port. */
+}
+
+/* ---- Configuration ----------------------------------------------------- */
+
+int
+netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
+                        char **errp)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    const char *name = netdev_get_name(netdev);
+    const char *n_rxq_s = smap_get(args, "n_rxq");
+    const char *mode_s = smap_get_def(args, "xdp-mode", "best-effort");
+    enum afxdp_xdp_mode xdp_mode;
+    bool need_wakeup;
+    uint32_t max_queues;
+    int n_rxq = 1;
+    int error;
+
+    if (n_rxq_s && (!str_to_int(n_rxq_s, 10, &n_rxq) || n_rxq <= 0)) {
+        VLOG_ERR_BUF(errp, "%s: Invalid 'n_rxq' (%s): must be a positive "
+                     "integer.", name, n_rxq_s);
+        return EINVAL;
+    }
+
+    /* Refusing here, not in reconfigure(), reports the error once. */
+    error = afxdp_device_max_queues(name, &max_queues);
+    if (error) {
+        VLOG_WARN_RL(&rl, "%s: cannot read the number of queues (%s); "
+                     "'n_rxq' is checked when the sockets are opened.",
+                     name, ovs_strerror(error));
+    } else if ((uint32_t) n_rxq > max_queues) {
+        VLOG_ERR_BUF(errp, "%s: Too big 'n_rxq' (%d > %"PRIu32").",
+                     name, n_rxq, max_queues);
+        return EINVAL;
+    }
+
+    if (afxdp_xdp_mode_from_string(mode_s, &xdp_mode)) {
+        VLOG_ERR_BUF(errp, "%s: Incorrect xdp-mode (%s).", name, mode_s);
+        return EINVAL;
+    }
+
+    need_wakeup = smap_get_bool(args, "use-need-wakeup", true);
+
+    ovs_mutex_lock(&dev->mutex);
+    struct netdev_afxdp *state = dev->afxdp;
+    if (state->requested_n_rxq != n_rxq
+        || state->requested_xdp_mode != xdp_mode
+        || state->requested_need_wakeup != need_wakeup) {
+        state->requested_n_rxq = n_rxq;
+        state->requested_xdp_mode = xdp_mode;
+        state->requested_need_wakeup = need_wakeup;
+        netdev_request_reconfigure(netdev);
+    }
+    ovs_mutex_unlock(&dev->mutex);
+    return 0;
+}
+
+int
+netdev_afxdp_get_config(const struct netdev *netdev, struct smap *args)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    const struct netdev_afxdp *state;
+
+    ovs_mutex_lock(&dev->mutex);
+    state = dev->afxdp;
+    smap_add_format(args, "n_rxq", "%d", netdev_n_rxq(netdev));
+    smap_add(args, "xdp-mode", afxdp_xdp_mode_to_string(state->xdp_mode));
+    smap_add(args, "xdp-mode-in-use",
+             state->port
+             ? afxdp_xdp_mode_to_string(afxdp_port_xdp_mode(state->port))
+             : "unspecified");
+    smap_add(args, "use-need-wakeup",
+             state->use_need_wakeup ? "true" : "false");
+    ovs_mutex_unlock(&dev->mutex);
+    return 0;
+}
+
+int
+netdev_afxdp_reconfigure(struct netdev *netdev)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    const char *name = netdev_get_name(netdev);
+    struct netdev_afxdp *state;
+    struct afxdp_port_config cfg;
+    struct afxdp_port *port = NULL;
+    int numa_id, error;
+
+    /* netdev_get_numa_id() takes 'dev->mutex' itself. */
+    numa_id = netdev_get_numa_id(netdev);
+
+    ovs_mutex_lock(&dev->mutex);
+    state = dev->afxdp;
+    if (state->port
+        && netdev->n_rxq == state->requested_n_rxq
+        && state->xdp_mode == state->requested_xdp_mode
+        && state->use_need_wakeup == state->requested_need_wakeup) {
+        ovs_mutex_unlock(&dev->mutex);
+        return 0;
+    }
+
+    /* Frames still held by OVS keep the old UMEM mapped until released. */
+    if (state->port) {
+        afxdp_port_close(state->port);
+        state->port = NULL;
+    }
+
+    state->xdp_mode = state->requested_xdp_mode;
+    state->use_need_wakeup = state->requested_need_wakeup;
+
+    cfg = (struct afxdp_port_config) {
+        .ifname = name,
+        .n_queues = state->requested_n_rxq,
+        .xdp_mode = state->xdp_mode,
+        .use_need_wakeup = state->use_need_wakeup,
+        .meta_size = sizeof(struct dp_packet),
+        .numa_node = (numa_id >= 0 && numa_id != NETDEV_NUMA_UNSPEC
+                      ? numa_id : -1),
+    };
+    error = afxdp_port_open(&cfg, &port);
+    if (error) {
+        /* The core has logged the cause.  Keep the queue counts so that
+         * dpif-netdev's view stays consistent; rxq_recv() finds nothing
+         * and send() drops until the configuration changes. */
+        VLOG_ERR("%s: AF_XDP reconfiguration failed (%s); the port has no "
+                 "sockets until its configuration changes.",
+                 name, ovs_strerror(error));
+        netdev->n_rxq = state->requested_n_rxq;
+        netdev->n_txq = state->requested_n_rxq;
+    } else {
+        /* The core has logged the mode and queues in use. */
+        state->port = port;
+        netdev->n_rxq = afxdp_port_n_queues(port);
+        netdev->n_txq = netdev->n_rxq;
+    }
+    netdev_change_seq_changed(netdev);
+    ovs_mutex_unlock(&dev->mutex);
+    return 0;
+}
+
+int
+netdev_afxdp_verify_mtu_size(const struct netdev *netdev, int mtu)
+{
+    /* Called with 'dev->mutex' held (from netdev_linux_set_mtu()). */
+    uint32_t max_frame = afxdp_max_frame_len();
+
+    if (mtu < 0 || (uint32_t) mtu + VLAN_ETH_HEADER_LEN > max_frame) {
+        VLOG_WARN("%s: MTU %d is too large for AF_XDP: a frame of MTU plus "
+                  "Ethernet and VLAN headers (%d bytes) must fit in %"PRIu32
+                  " bytes.", netdev_get_name(netdev), mtu,
+                  VLAN_ETH_HEADER_LEN, max_frame);
+        return EINVAL;
+    }
+    return 0;
+}
+
+void
+signal_remove_xdp(struct netdev *netdev)
+{
+    /* Fatal-signal path: no locking, the core's detach is idempotent. */
+    struct netdev_afxdp *state = afxdp_state(netdev);
+
+    if (state && state->port) {
+        VLOG_WARN("%s: removing the XDP program.", netdev_get_name(netdev));
+        afxdp_port_detach_xdp(state->port);
+    }
+}
+
+/* ---- Status and statistics --------------------------------------------- */
+
+int
+netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    bool have_mode = false;
+    int error;
+
+    /* Takes 'dev->mutex' itself. */
+    error = netdev_linux_get_status(netdev, smap);
+
+    ovs_mutex_lock(&dev->mutex);
+    if (dev->afxdp->port) {
+        smap_add(smap, "xdp-mode", afxdp_xdp_mode_to_string(
+                     afxdp_port_xdp_mode(dev->afxdp->port)));
+        have_mode = true;
+    }
+    ovs_mutex_unlock(&dev->mutex);
+
+    return have_mode ? 0 : error;
+}
+
+int
+netdev_afxdp_get_stats(const struct netdev *netdev,
+                       struct netdev_stats *stats)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    struct netdev_stats kernel;
+    struct afxdp_queue_stats sum = { 0 };
+    struct afxdp_port *port;
+    int error;
+
+    ovs_mutex_lock(&dev->mutex);
+    error = get_stats_via_netlink(netdev, &kernel);
+    if (error) {
+        VLOG_WARN_RL(&rl, "%s: cannot read the device's statistics (%s).",
+                     netdev_get_name(netdev), ovs_strerror(error));
+        ovs_mutex_unlock(&dev->mutex);
+        return error;
+    }
+
+    port = dev->afxdp->port;
+    if (port) {
+        uint32_t q, n = afxdp_port_n_queues(port);
+
+        for (q = 0; q < n; q++) {
+            struct afxdp_queue_stats qs;
+
+            if (!afxdp_port_queue_stats(port, q, &qs)) {
+                sum.rx_packets += qs.rx_packets;
+                sum.rx_bytes += qs.rx_bytes;
+                sum.tx_packets += qs.tx_packets;
+                sum.tx_bytes += qs.tx_bytes;
+                sum.rx_dropped += qs.rx_dropped;
+                sum.tx_dropped += qs.tx_dropped;
+            }
+        }
+    }
+    ovs_mutex_unlock(&dev->mutex);
+
+    /* OVS's traffic is what crossed the sockets: in native XDP mode many
+     * drivers (veth among them) do not count frames redirected to AF_XDP
+     * as received.  The device's own counters serve when no socket is
+     * open, and for the errors. */
+    if (port) {
+        stats->rx_packets = sum.rx_packets;
+        stats->rx_bytes = sum.rx_bytes;
+        stats->tx_packets = sum.tx_packets;
+        stats->tx_bytes = sum.tx_bytes;
+    } else {
+        stats->rx_packets = kernel.rx_packets;
+        stats->rx_bytes = kernel.rx_bytes;
+        stats->tx_packets = kernel.tx_packets;
+        stats->tx_bytes = kernel.tx_bytes;
+    }
+    stats->rx_errors = kernel.rx_errors;
+    stats->tx_errors = kernel.tx_errors;
+    stats->rx_dropped = kernel.rx_dropped + sum.rx_dropped;
+    stats->tx_dropped = kernel.tx_dropped + sum.tx_dropped;
+    stats->multicast = kernel.multicast;
+    stats->collisions = kernel.collisions;
+    stats->rx_length_errors = kernel.rx_length_errors;
+    stats->rx_over_errors = kernel.rx_over_errors;
+    stats->rx_crc_errors = kernel.rx_crc_errors;
+    stats->rx_frame_errors = kernel.rx_frame_errors;
+    stats->rx_fifo_errors = kernel.rx_fifo_errors;
+    stats->rx_missed_errors = kernel.rx_missed_errors;
+    stats->tx_aborted_errors = kernel.tx_aborted_errors;
+    stats->tx_carrier_errors = kernel.tx_carrier_errors;
+    stats->tx_fifo_errors = kernel.tx_fifo_errors;
+    stats->tx_heartbeat_errors = kernel.tx_heartbeat_errors;
+    stats->tx_window_errors = kernel.tx_window_errors;
+    return 0;
+}
+
+/* Every field of struct afxdp_queue_stats, reported as "q<N>_<field>". */
+#define AFXDP_QUEUE_STATS                       \
+    QSTAT(rx_packets)                           \
+    QSTAT(rx_bytes)                             \
+    QSTAT(tx_packets)                           \
+    QSTAT(tx_bytes)                             \
+    QSTAT(tx_dropped)                           \
+    QSTAT(rx_dropped)                           \
+    QSTAT(rx_invalid_descs)                     \
+    QSTAT(tx_invalid_descs)                     \
+    QSTAT(rx_ring_full)                         \
+    QSTAT(rx_fill_ring_empty_descs)             \
+    QSTAT(tx_ring_empty_descs)                  \
+    QSTAT(chunks_total)                         \
+    QSTAT(chunks_free)                          \
+    QSTAT(chunks_fill)                          \
+    QSTAT(chunks_rx)                            \
+    QSTAT(chunks_held)                          \
+    QSTAT(chunks_tx)                            \
+    QSTAT(chunks_completion)
+
+int
+netdev_afxdp_get_custom_stats(const struct netdev *netdev,
+                              struct netdev_custom_stats *custom_stats)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    struct afxdp_port *port;
+    uint32_t q, n_queues;
+    size_t c = 0;
+
+#define QSTAT(FIELD) + 1
+    enum { N_QSTATS = 0 AFXDP_QUEUE_STATS };
+#undef QSTAT
+
+    ovs_mutex_lock(&dev->mutex);
+    port = dev->afxdp->port;
+    n_queues = port ? afxdp_port_n_queues(port) : 0;
+    custom_stats->counters = xcalloc(MAX(n_queues, 1) * N_QSTATS,
+                                     sizeof *custom_stats->counters);
+    for (q = 0; q < n_queues; q++) {
+        struct afxdp_queue_stats qs;
+
+        if (afxdp_port_queue_stats(port, q, &qs)) {
+            continue;
+        }
+#define QSTAT(FIELD)                                                    \
+        snprintf(custom_stats->counters[c].name,                        \
+                 NETDEV_CUSTOM_STATS_NAME_SIZE, "q%"PRIu32"_" #FIELD, q); \
+        custom_stats->counters[c++].value = qs.FIELD;
+        AFXDP_QUEUE_STATS
+#undef QSTAT
+    }
+    custom_stats->size = c;
+    ovs_mutex_unlock(&dev->mutex);
+    return 0;
+}

@@ -1,0 +1,170 @@
+#!/bin/bash
+# Builds Open vSwitch from Debian's source tarball with ovs-afxdp's AF_XDP
+# provider linked into ovs-vswitchd, and installs it under build/install.
+#
+#   scripts/build-ovs.sh            (after the CMake build of the core)
+#
+# Steps, each skipped when its inputs did not change:
+#   1. extract the tarball into build/ovs-src and apply ovs-patches/series
+#      (again whenever the tarball, the series or a patch changes);
+#   2. link build/ovs-src/lib/ovs-afxdp -> dpif/ (the C glue), and rerun
+#      automake (or autoreconf, if a patch touches configure inputs);
+#   3. configure out of tree in build/ovs;
+#   4. make and make install into build/install.
+# Edits to dpif/ and rebuilt core libraries only need step 4, which make
+# tracks by itself.
+#
+# Environment:
+#   AFXDP_CMAKE_BUILD  CMake build dir holding the core libraries
+#                      (default: <repo>/build)
+#   OVS_TARBALL        default: /usr/src/openvswitch/openvswitch.tar.gz
+#   JOBS               make -j (default: number of CPUs)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cmake_build=${AFXDP_CMAKE_BUILD:-$repo/build}
+tarball=${OVS_TARBALL:-/usr/src/openvswitch/openvswitch.tar.gz}
+jobs=${JOBS:-$(nproc)}
+patches=$repo/ovs-patches
+src=$repo/build/ovs-src
+obj=$repo/build/ovs
+prefix=$repo/build/install
+
+core_libs="$cmake_build/netdev-afxdp/libafxdp_netdev.a"
+core_libs+=" $cmake_build/umem/libafxdp_umem.a"
+
+t0=$SECONDS
+say() { printf 'build-ovs: %s\n' "$*"; }
+die() { printf 'build-ovs: error: %s\n' "$*" >&2; exit 1; }
+step_time() { say "$1 done ($((SECONDS - t0)) s so far)"; }
+
+# ---- Preconditions -------------------------------------------------------
+[[ -r $tarball ]] || die "OVS source tarball $tarball not found" \
+    "(apt-get install openvswitch-source)"
+[[ -r $patches/series ]] || die "$patches/series not found"
+for lib in $core_libs; do
+    [[ -r $lib ]] || die "$lib not found: build the core first" \
+        "(cmake -S $repo -B $cmake_build &&" \
+        "cmake --build $cmake_build --target afxdp_netdev), or run" \
+        "scripts/build.sh"
+done
+for tool in patch automake make cc sha256sum; do
+    command -v "$tool" >/dev/null || die "'$tool' is not installed"
+done
+
+# Several scripts may call this one at the same time: build once, in turn.
+mkdir -p "$repo/build"
+exec 9> "$repo/build/.build-ovs.lock"
+flock 9 || die "cannot lock $repo/build/.build-ovs.lock"
+
+mapfile -t series < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
+                          "$patches/series")
+for p in "${series[@]}"; do
+    [[ -r $patches/$p ]] || die "patch $p listed in series not found"
+done
+
+# ---- 1+2. Source tree ------------------------------------------------------
+src_stamp=$(
+    {
+        sha256sum "$tarball" | cut -d' ' -f1
+        cat "$patches/series"
+        for p in "${series[@]}"; do cat "$patches/$p"; done
+    } | sha256sum | cut -d' ' -f1
+)
+
+if [[ ! -f $src/.ovs-afxdp-stamp ]] \
+   || [[ $(cat "$src/.ovs-afxdp-stamp") != "$src_stamp" ]]; then
+    say "extracting $tarball into $src"
+    rm -rf "$src" "$obj"
+    mkdir -p "$src"
+    tar xzf "$tarball" -C "$src" --strip-components=1 \
+        || die "cannot extract $tarball"
+
+    regen=none
+    for p in "${series[@]}"; do
+        say "applying $p"
+        patch -d "$src" -p1 --forward --batch --quiet < "$patches/$p" \
+            || die "patch $p does not apply to $tarball"
+        # Which generated files the patch makes stale.
+        if grep -Eq '^\+\+\+ b/(configure\.ac|acinclude\.m4|m4/)' \
+               "$patches/$p"; then
+            regen=autoreconf
+        elif [[ $regen == none ]] \
+             && grep -Eq '^\+\+\+ b/(.*\.mk|.*Makefile\.am)([[:space:]]|$)' \
+                    "$patches/$p"; then
+            regen=automake
+        fi
+    done
+
+    ln -s "$repo/dpif" "$src/lib/ovs-afxdp"
+
+    case $regen in
+        autoreconf) say "running boot.sh (autoreconf)"
+                    (cd "$src" && ./boot.sh) || die "boot.sh failed" ;;
+        automake)   say "running automake"
+                    (cd "$src" && automake) || die "automake failed" ;;
+    esac
+    echo "$src_stamp" > "$src/.ovs-afxdp-stamp"
+    step_time "source tree"
+fi
+
+# ---- 3. Configure ----------------------------------------------------------
+configure_args=(
+    --prefix="$prefix"
+    --localstatedir="$prefix/var"
+    --sysconfdir="$prefix/etc"
+    --enable-afxdp
+    CPPFLAGS="-I$repo"
+)
+cfg_stamp=$(printf '%s\n' "$src_stamp" "${configure_args[@]}" \
+                | sha256sum | cut -d' ' -f1)
+
+if [[ ! -f $obj/Makefile ]] || [[ ! -f $obj/.ovs-afxdp-stamp ]] \
+   || [[ $(cat "$obj/.ovs-afxdp-stamp") != "$cfg_stamp" ]]; then
+    say "configuring in $obj"
+    rm -rf "$obj"
+    mkdir -p "$obj"
+    (cd "$obj" && "$src/configure" "${configure_args[@]}" > configure.out) \
+        || die "configure failed; see $obj/config.log"
+    grep -q '^#define HAVE_AF_XDP 1' "$obj/config.h" \
+        || die "configure did not enable AF_XDP (libxdp/libbpf headers?);" \
+               "see $obj/config.log"
+    echo "$cfg_stamp" > "$obj/.ovs-afxdp-stamp"
+    step_time "configure"
+fi
+
+# ---- 4. Build and install --------------------------------------------------
+# make relinks when the core archives change, but not when they are taken
+# from another directory: libopenvswitch.la records their -L path.
+if [[ $(cat "$obj/.ovs-afxdp-core" 2>/dev/null) != "$cmake_build" ]]; then
+    rm -f "$obj/lib/libopenvswitch.la"
+    echo "$cmake_build" > "$obj/.ovs-afxdp-core"
+fi
+
+say "building (make -j$jobs)"
+make -C "$obj" -j"$jobs" AFXDP_CORE_BUILD="$cmake_build" > "$obj/make.out" 2>&1 \
+    || { tail -n 40 "$obj/make.out" >&2
+         die "make failed; full log in $obj/make.out"; }
+step_time "make"
+
+say "installing into $prefix"
+make -C "$obj" install AFXDP_CORE_BUILD="$cmake_build" \
+    > "$obj/install.out" 2>&1 \
+    || { tail -n 40 "$obj/install.out" >&2
+         die "make install failed; full log in $obj/install.out"; }
+
+# Our provider is in, upstream's is not.
+vswitchd=$prefix/sbin/ovs-vswitchd
+syms=$(nm "$vswitchd") || die "cannot read the symbols of $vswitchd"
+grep -q ' T netdev_afxdp_get_status$' <<< "$syms" \
+    || die "$vswitchd does not contain the ovs-afxdp glue"
+grep -q ' T afxdp_port_open$' <<< "$syms" \
+    || die "$vswitchd does not contain the ovs-afxdp core"
+if grep -Eq ' [Tt] (umem_pool_init|xsk_configure_all)$' <<< "$syms"; then
+    die "$vswitchd still contains upstream's lib/netdev-afxdp*.c"
+fi
+for f in sbin/ovs-vswitchd sbin/ovsdb-server bin/ovs-vsctl bin/ovs-appctl \
+         bin/ovs-ofctl bin/ovsdb-tool share/openvswitch/vswitch.ovsschema; do
+    [[ -e $prefix/$f ]] || die "$prefix/$f was not installed"
+done
+say "installed into $prefix in $((SECONDS - t0)) s"
