@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs everything CI runs: installs dependencies, builds, then every test
+# tier (unit, bpf, system).  Needs root: the bpf and system tiers load XDP
+# programs and build network namespaces, and they never skip.
+# Exit status is non-zero when anything failed.  The last line is
+# "N passed, M failed" (tests; a failed deps/build step counts as failed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=lib/common.sh
+source scripts/lib/common.sh
+
+BUILD_DIR=$AFXDP_BUILD_DIR
+TIERS=(unit bpf system)
+passed=0
+failed=0
+failures=()
+
+summary() {
+    local status=$?
+    trap - EXIT
+    if ((${#failures[@]})); then
+        echo "FAILED: ${failures[*]}"
+        ((status != 0)) || status=1
+    fi
+    echo "$passed passed, $failed failed"
+    exit "$status"
+}
+trap summary EXIT
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "test.sh must run as root (sudo ./scripts/test.sh): the bpf and" \
+        "system tiers load XDP programs and create namespaces" >&2
+    failures+=("not-root")
+    failed=$((failed + 1))
+    exit 1
+fi
+
+step() {
+    local name=$1
+    shift
+    log "== $name"
+    if ! "$@"; then
+        failures+=("$name")
+        failed=$((failed + 1))
+        exit 1
+    fi
+}
+step deps ./scripts/deps.sh
+step build ./scripts/build.sh
+
+# run_tier LABEL: one ctest run; adds its counts to the totals.  A tier
+# with no tests is a failure: it means tests were lost, not that all passed.
+run_tier() {
+    local label=$1 out rc=0 total nfail
+    log "== tier $label"
+    out=$(mktemp)
+    ctest --test-dir "$BUILD_DIR" -L "^${label}\$" --output-on-failure \
+        --no-tests=error 2>&1 | tee "$out" || rc=$?
+    # "100% tests passed, 0 tests failed out of 7"
+    if read -r nfail total < <(sed -nE \
+        's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/p' \
+        "$out"); then
+        passed=$((passed + total - nfail))
+        failed=$((failed + nfail))
+        ((nfail == 0 && rc == 0)) || failures+=("$label")
+    else
+        failures+=("$label(no tests)")
+        failed=$((failed + 1))
+    fi
+    rm -f "$out"
+}
+
+for tier in "${TIERS[@]}"; do
+    run_tier "$tier"
+done
+((${#failures[@]} == 0))

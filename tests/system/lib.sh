@@ -1,0 +1,174 @@
+# shellcheck shell=bash
+#
+# Shared by every system test: strict mode, the cleanup trap, the standard
+# topology, and assertions.
+#
+# The standard topology is one userspace bridge with two afxdp ports, all
+# in the switch namespace where ovs-vswitchd runs; the veth peers of those
+# ports sit in namespaces 0 (10.1.1.1, fd00::1) and 1 (10.1.1.2, fd00::2):
+#
+#   ns0: ax<tag>n0 == sw: ax<tag>h0 -[ax<tag>br]- ax<tag>h1 == ns1: ax<tag>n1
+#
+# A test never skips: missing privileges or binaries are failures, because a
+# test that silently does not run hides a broken capability.  Tests always
+# run our own build (build/install).
+
+set -euo pipefail
+
+# shellcheck source=../../scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
+# shellcheck source=../../scripts/lib/topo.sh
+source "$AFXDP_ROOT/scripts/lib/topo.sh"
+# shellcheck source=../../scripts/lib/ovs.sh
+source "$AFXDP_ROOT/scripts/lib/ovs.sh"
+
+TEST_NAME=${0##*/}
+TEST_NAME=${TEST_NAME%.sh}
+
+fail() {
+    log "FAIL $TEST_NAME: $*"
+    exit 1
+}
+
+require_root
+require_cmd ip ethtool ping nc ss sha256sum bpftool
+install_cleanup_trap
+OVS_NETNS=$(topo_sw_ns)
+
+# Watchdog: ctest kills a test that overruns its TIMEOUT with SIGKILL, which
+# leaves no chance to clean up (and the daemons are detached, so nothing
+# else would stop them).  SIGTERM ourselves well before that instead.  The
+# watchdog must not hold the test's stdout/stderr open: ctest waits for
+# them to close.
+AFXDP_TEST_TIMEOUT=${AFXDP_TEST_TIMEOUT:-200}
+(
+    sleep "$AFXDP_TEST_TIMEOUT" &
+    s=$!
+    trap 'kill $s; exit 0' TERM
+    wait $s
+    kill -TERM $$
+) </dev/null >/dev/null 2>&1 &
+on_exit "kill $!"
+ovs_use_build
+
+BR=ax${AFXDP_TAG}br
+P0=$(topo_host_if 0)
+P1=$(topo_host_if 1)
+IP4_0=$(topo_ip4 0)
+IP4_1=$(topo_ip4 1)
+IP6_0=$(topo_ip6 0)
+IP6_1=$(topo_ip6 1)
+
+# Extended regex of ovs-vswitchd.log ERR/EMER lines a test expects.
+OVS_LOG_ALLOW=${OVS_LOG_ALLOW:-}
+
+# A scratch directory removed at exit.
+TEST_TMP=$(mktemp -d "/tmp/afxdp-test-$AFXDP_TAG.XXXXXX")
+on_exit "rm -rf -- $TEST_TMP"
+
+# sys_setup [OPTION=VALUE...]: namespaces, veths, OVS, bridge, and both
+# afxdp ports with the given interface options; waits until both ports
+# work.
+# shellcheck disable=SC2120 # options are optional
+sys_setup() {
+    topo_add_host 0
+    topo_add_host 1
+    ovs_start
+    ovs_add_bridge "$BR"
+    ovs_add_afxdp_port "$BR" "$P0" "$@"
+    ovs_add_afxdp_port "$BR" "$P1" "$@"
+    port_wait_ready "$P0"
+    port_wait_ready "$P1"
+}
+
+# port_wait_ready IFNAME: the port has an OpenFlow port number and no error.
+port_wait_ready() {
+    local ifname=$1 err ofport
+    wait_until 20 port_ready "$ifname" || {
+        err=$(vsctl get interface "$ifname" error 2>&1 || true)
+        ofport=$(vsctl get interface "$ifname" ofport 2>&1 || true)
+        fail "port $ifname not ready (ofport=$ofport, error=$err)"
+    }
+}
+
+port_ready() {
+    local ofport err
+    ofport=$(vsctl get interface "$1" ofport) || return 1
+    err=$(vsctl get interface "$1" error) || return 1
+    [[ $ofport =~ ^[0-9]+$ && $ofport -gt 0 && $err == "[]" ]]
+}
+
+# ping_ok N DST [PING ARGS...]: 5 pings from namespace N, none lost.
+ping_ok() {
+    local n=$1 dst=$2
+    shift 2
+    nsx "$n" ping -q -c 5 -i 0.1 -W 2 "$@" "$dst" >/dev/null
+}
+
+# check_ping N DST [ARGS...]: like ping_ok, failing the test when lost.
+# The first echo after (re)configuration may race the port coming up, so a
+# single warm-up echo is retried for a few seconds first.
+check_ping() {
+    local n=$1 dst=$2
+    shift 2
+    wait_until 10 nsx "$n" ping -q -c 1 -W 1 "$@" "$dst" ||
+        fail "ns$n cannot reach $dst $*"
+    ping_ok "$n" "$dst" "$@" || fail "ns$n lost pings to $dst $*"
+}
+
+# check_ping_all: IPv4 and IPv6, both directions.
+check_ping_all() {
+    check_ping 0 "$IP4_1"
+    check_ping 1 "$IP4_0"
+    check_ping 0 "$IP6_1"
+    check_ping 1 "$IP6_0"
+}
+
+# iface_stat IFNAME KEY: one key of the interface's statistics column.
+iface_stat() {
+    vsctl get interface "$1" "statistics:$2"
+}
+
+# iface_status IFNAME KEY: one key of the status column, unquoted.
+iface_status() {
+    local v
+    v=$(vsctl get interface "$1" "status:$2") || return 1
+    v=${v#\"}
+    echo "${v%\"}"
+}
+
+# check_no_xdp IFNAME: neither ip nor bpftool sees an XDP program.
+check_no_xdp() {
+    if xdp_attached "$1"; then
+        swx ip -d link show dev "$1" >&2
+        fail "XDP program still attached to $1"
+    fi
+    if swx bpftool net show dev "$1" |
+        grep -Eq '^\S+\([0-9]+\) (driver|generic|offload) '; then
+        swx bpftool net show dev "$1" >&2
+        fail "bpftool still lists an XDP program on $1"
+    fi
+}
+
+# wait_no_xdp IFNAME: like check_no_xdp, allowing the kernel a moment to
+# release a bpf_link after its owner is gone.
+wait_no_xdp() {
+    wait_until 5 eval "! xdp_attached $1" || true
+    check_no_xdp "$1"
+}
+
+check_xdp() {
+    xdp_attached "$1" || {
+        swx ip -d link show dev "$1" >&2
+        fail "no XDP program attached to $1"
+    }
+}
+
+# sys_finish: common end-of-test checks, then PASS.
+sys_finish() {
+    if [[ -n $VSWITCHD_PID ]] && ! pid_alive "$VSWITCHD_PID"; then
+        fail "ovs-vswitchd (PID $VSWITCHD_PID) died during the test"
+    fi
+    ovs_check_log "$OVS_LOG_ALLOW" || fail "errors logged by ovs-vswitchd"
+    log "PASS $TEST_NAME"
+}
