@@ -27,7 +27,8 @@
  *    driver refuses the mode, no memory) leaves the device without sockets
  *    but present in the datapath: returning an error there would make
  *    dpif-netdev drop the port and the bridge add it again, failing in a
- *    loop.
+ *    loop.  Such a failure is logged once and shown as status
+ *    "afxdp-error" until a reconfigure succeeds.
  *
  *  - Locking: the state below is protected by netdev_linux's 'mutex', taken
  *    on the control path only.  The datapath functions read 'port' without
@@ -43,7 +44,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "coverage.h"
 #include "dp-packet.h"
 #include "netdev-afxdp.h"
 #include "netdev-linux-private.h"
@@ -60,6 +63,16 @@ VLOG_DEFINE_THIS_MODULE(netdev_afxdp);
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 
+/* Datapath events, counted per thread (cheap enough for every burst) and
+ * shown by `ovs-appctl coverage/show`:
+ *  - afxdp_rx_empty: an rx poll found no frame (the idle case; a PMD that
+ *    is never idle shows a rate near zero);
+ *  - afxdp_tx_dropped: frames a send could not queue (no free chunk, tx
+ *    ring full, too long, or the port has no sockets); the per-queue
+ *    statistics say which. */
+COVERAGE_DEFINE(afxdp_rx_empty);
+COVERAGE_DEFINE(afxdp_tx_dropped);
+
 /* Per-device state, owned through netdev_linux's 'afxdp' member. */
 struct netdev_afxdp {
     /* Requested by set_config(). */
@@ -73,6 +86,9 @@ struct netdev_afxdp {
 
     /* NULL before the first reconfigure() and after a failed one. */
     struct afxdp_port *port;
+
+    /* Why the last reconfigure() failed (status "afxdp-error"), or NULL. */
+    char *open_error;
 };
 
 static struct netdev_afxdp *
@@ -106,6 +122,7 @@ netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
 
     n = afxdp_rx_burst(port, rxq_->queue_id, frames, NETDEV_MAX_BURST);
     if (!n) {
+        COVERAGE_INC(afxdp_rx_empty);
         return EAGAIN;
     }
 
@@ -158,7 +175,11 @@ netdev_afxdp_batch_send(struct netdev *netdev, int qid,
     }
     dp_packet_batch_init(batch);
 
-    return sent == n ? 0 : EAGAIN;
+    if (OVS_UNLIKELY(sent < n)) {
+        COVERAGE_ADD(afxdp_tx_dropped, n - sent);
+        return EAGAIN;
+    }
+    return 0;
 }
 
 void
@@ -169,9 +190,24 @@ free_afxdp_buf(struct dp_packet *p)
 
 /* ---- Logging and init -------------------------------------------------- */
 
+/* While reconfigure() opens a port, the core's error message is captured
+ * here instead of being logged, so that the one error line (and the
+ * status) can say both what was asked and why it failed.  The core calls
+ * the handler synchronously, on the thread that called it. */
+DEFINE_STATIC_PER_THREAD_DATA(char **, afxdp_capture, NULL);
+
 static void
 afxdp_log(enum afxdp_log_level level, const char *message)
 {
+    if (level == AFXDP_LOG_ERR) {
+        char **capture = *afxdp_capture_get();
+
+        if (capture && !*capture) {
+            *capture = xstrdup(message);
+            return;
+        }
+    }
+
     switch (level) {
     case AFXDP_LOG_ERR:
         VLOG_ERR("%s", message);
@@ -239,6 +275,7 @@ netdev_afxdp_destruct(struct netdev *netdev)
         if (dev->afxdp->port) {
             afxdp_port_close(dev->afxdp->port);
         }
+        free(dev->afxdp->open_error);
         free(dev->afxdp);
         dev->afxdp = NULL;
     }
@@ -380,14 +417,35 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         .numa_node = (numa_id >= 0 && numa_id != NETDEV_NUMA_UNSPEC
                       ? numa_id : -1),
     };
+    free(state->open_error);
+    state->open_error = NULL;
+
+    /* The core logs exactly one error on failure; take it over so that the
+     * log has one line saying what was asked and why it failed. */
+    char *cause = NULL;
+    *afxdp_capture_get() = &cause;
     error = afxdp_port_open(&cfg, &port);
+    *afxdp_capture_get() = NULL;
+
     if (error) {
-        /* The core has logged the cause.  Keep the queue counts so that
-         * dpif-netdev's view stays consistent; rxq_recv() finds nothing
-         * and send() drops until the configuration changes. */
-        VLOG_ERR("%s: AF_XDP reconfiguration failed (%s); the port has no "
-                 "sockets until its configuration changes.",
-                 name, ovs_strerror(error));
+        size_t name_len = strlen(name);
+
+        /* The core's messages start with the device name; ours too. */
+        const char *why = cause ? cause : ovs_strerror(error);
+        if (!strncmp(why, name, name_len)
+            && !strncmp(why + name_len, ": ", 2)) {
+            why += name_len + 2;
+        }
+
+        /* Keep the queue counts so that dpif-netdev's view stays
+         * consistent; rxq_recv() finds nothing and send() drops until the
+         * configuration changes. */
+        state->open_error = xasprintf(
+            "cannot open AF_XDP sockets with xdp-mode=%s, n_rxq=%d: %s",
+            afxdp_xdp_mode_to_string(state->xdp_mode),
+            state->requested_n_rxq, why);
+        VLOG_ERR("%s: %s; the port passes no traffic until its "
+                 "configuration changes.", name, state->open_error);
         netdev->n_rxq = state->requested_n_rxq;
         netdev->n_txq = state->requested_n_rxq;
     } else {
@@ -396,6 +454,7 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         netdev->n_rxq = afxdp_port_n_queues(port);
         netdev->n_txq = netdev->n_rxq;
     }
+    free(cause);
     netdev_change_seq_changed(netdev);
     ovs_mutex_unlock(&dev->mutex);
     return 0;
@@ -408,10 +467,13 @@ netdev_afxdp_verify_mtu_size(const struct netdev *netdev, int mtu)
     uint32_t max_frame = afxdp_max_frame_len();
 
     if (mtu < 0 || (uint32_t) mtu + VLAN_ETH_HEADER_LEN > max_frame) {
-        VLOG_WARN("%s: MTU %d is too large for AF_XDP: a frame of MTU plus "
-                  "Ethernet and VLAN headers (%d bytes) must fit in %"PRIu32
-                  " bytes.", netdev_get_name(netdev), mtu,
-                  VLAN_ETH_HEADER_LEN, max_frame);
+        /* The bridge asks again on every reconfiguration. */
+        VLOG_WARN_RL(&rl, "%s: MTU %d is too large for AF_XDP: the largest "
+                     "is %"PRIu32" (MTU plus %d bytes of Ethernet and VLAN "
+                     "headers must fit in a %"PRIu32"-byte frame).",
+                     netdev_get_name(netdev), mtu,
+                     max_frame - VLAN_ETH_HEADER_LEN, VLAN_ETH_HEADER_LEN,
+                     max_frame);
         return EINVAL;
     }
     return 0;
@@ -435,7 +497,7 @@ int
 netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
 {
     struct netdev_linux *dev = netdev_linux_cast(netdev);
-    bool have_mode = false;
+    bool added = false;
     int error;
 
     /* Takes 'dev->mutex' itself. */
@@ -445,11 +507,14 @@ netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
     if (dev->afxdp->port) {
         smap_add(smap, "xdp-mode", afxdp_xdp_mode_to_string(
                      afxdp_port_xdp_mode(dev->afxdp->port)));
-        have_mode = true;
+        added = true;
+    } else if (dev->afxdp->open_error) {
+        smap_add(smap, "afxdp-error", dev->afxdp->open_error);
+        added = true;
     }
     ovs_mutex_unlock(&dev->mutex);
 
-    return have_mode ? 0 : error;
+    return added ? 0 : error;
 }
 
 int
