@@ -30,6 +30,12 @@
  * bpf_link, detached at any exit); the program passes every frame that is
  * not one of its own test runs untouched.  --no-hold skips this.
  *
+ * --mix turns the generator into a source of malformed frames for
+ * robustness tests: the template is the largest frame the kernel takes and
+ * the XDP program cuts each frame to its kind's length with
+ * bpf_xdp_adjust_tail() and writes the bytes that make it that kind (see
+ * pktgen.bpf.c); valid frames, interleaved, carry sequence numbers.
+ *
  * Per-frame variation (flows, sequence numbers) is done by the XDP program
  * (pktgen.bpf.c) from a per-CPU counter; that counter is also the count of
  * frames sent, exact even when a run is cut short by a signal.  Rate
@@ -52,6 +58,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -70,9 +77,20 @@ constexpr const char *kProg = "afxdp-pktgen";
 constexpr unsigned kMinSize = 64;
 constexpr unsigned kMaxSize = 1518;
 constexpr unsigned kMaxFlows = 65535;
-constexpr unsigned kMaxBatch = 256;        // TEST_XDP_MAX_BATCH
+constexpr unsigned kMaxBatch = 256;            // TEST_XDP_MAX_BATCH
 constexpr std::uint64_t kMaxRepeat = 1 << 15;  // ~10 ms at line rate
-constexpr double kRunsPerSecond = 1000;    // pacing granularity
+constexpr double kRunsPerSecond = 1000;        // pacing granularity
+// The largest data_in BPF_PROG_RUN takes with live frames on x86-64: a page
+// less XDP_PACKET_HEADROOM, the kernel's struct xdp_page_head and the
+// skb_shared_info tailroom (net/bpf/test_run.c).  --mix sends frames of
+// this size as "oversize".
+constexpr unsigned kMaxLiveFrame = 3392;
+
+// --mix kind names, in enum pktgen_kind order.
+constexpr const char *kKindNames[PKTGEN_KIND_N] = {
+    "valid",    "runt",   "ethertype", "bad-ip", "trunc-l3",
+    "trunc-l4", "random", "oversize",  "vlan",
+};
 
 using PktgenSkel = SkelPtr<pktgen, pktgen__destroy>;
 
@@ -99,10 +117,13 @@ struct Options {
     bool json = false;
     bool verbose = false;
     bool hold = true;
+    std::vector<std::uint8_t> mix;  // kinds, one per frame, repeated
 };
 
 void usage(FILE *out)
 {
+    // The text is laid out as it prints.
+    // clang-format off
     std::fprintf(out,
 "Usage: %s --dev IFNAME [options]\n"
 "\n"
@@ -134,6 +155,14 @@ void usage(FILE *out)
 "  -b, --batch N         frames per kernel batch, 1..%u (default 64)\n"
 "      --seq             write a pktgen sequence header into the payload\n"
 "                        (afxdp-sink --seq counts loss and reordering)\n"
+"      --mix[=KIND[:W],...]\n"
+"                        interleave malformed frames with valid ones (IPv4\n"
+"                        only): KIND is valid, runt, ethertype, bad-ip,\n"
+"                        trunc-l3, trunc-l4, random, oversize or vlan, W its\n"
+"                        weight (default 1, weights add up to at most 64);\n"
+"                        without a list, every kind once.  Valid frames are\n"
+"                        --size bytes with a sequence header (UDP checksum\n"
+"                        0), the others never carry one\n"
 "      --no-hold         do not keep the program in the XDP dispatcher by\n"
 "                        attaching it (XDP_PASS) to this namespace's lo;\n"
 "                        each run then waits for two RCU grace periods\n"
@@ -141,6 +170,7 @@ void usage(FILE *out)
 "  -v, --verbose         libbpf debug messages\n"
 "  -h, --help            this text\n",
         kProg, kMinSize, kMaxSize, kMinSize, kMaxFlows, kMaxBatch);
+    // clang-format on
 }
 
 enum LongOnly {
@@ -152,7 +182,57 @@ enum LongOnly {
     kOptDstPort,
     kOptSeq,
     kOptNoHold,
+    kOptMix,
 };
+
+// Parses "KIND[:WEIGHT],..." into a pattern that spreads each kind evenly:
+// round after round, every kind with weight left adds one frame.
+Result<std::vector<std::uint8_t>> parse_mix(const std::string &spec)
+{
+    unsigned weights[PKTGEN_KIND_N] = {};
+    unsigned total = 0;
+    if (spec.empty()) {
+        for (auto &w : weights)
+            w = 1;
+        total = PKTGEN_KIND_N;
+    }
+    std::size_t pos = 0;
+    while (pos < spec.size()) {
+        std::size_t end = spec.find(',', pos);
+        if (end == std::string::npos)
+            end = spec.size();
+        std::string item = spec.substr(pos, end - pos);
+        pos = end + 1;
+        std::string name = item;
+        unsigned weight = 1;
+        if (auto colon = item.find(':'); colon != std::string::npos) {
+            name = item.substr(0, colon);
+            auto w = parse_uint(item.substr(colon + 1), 1, PKTGEN_MIX_MAX,
+                                "--mix weight");
+            if (!w)
+                return w.error();
+            weight = static_cast<unsigned>(w.value());
+        }
+        auto it = std::find_if(std::begin(kKindNames), std::end(kKindNames),
+                               [&name](const char *k) { return name == k; });
+        if (it == std::end(kKindNames))
+            return Error{EINVAL, "--mix: unknown kind '" + name + "'"};
+        weights[it - std::begin(kKindNames)] += weight;
+        total += weight;
+    }
+    if (total > PKTGEN_MIX_MAX)
+        return Error{EINVAL, "--mix: weights add up to " +
+                                 std::to_string(total) + ", more than " +
+                                 std::to_string(PKTGEN_MIX_MAX)};
+    std::vector<std::uint8_t> pattern;
+    while (pattern.size() < total)
+        for (unsigned k = 0; k < PKTGEN_KIND_N; k++)
+            if (weights[k]) {
+                weights[k]--;
+                pattern.push_back(static_cast<std::uint8_t>(k));
+            }
+    return pattern;
+}
 
 Result<Options> parse_options(int argc, char **argv, bool &help)
 {
@@ -175,6 +255,7 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
         {"batch", required_argument, nullptr, 'b'},
         {"seq", no_argument, nullptr, kOptSeq},
         {"no-hold", no_argument, nullptr, kOptNoHold},
+        {"mix", optional_argument, nullptr, kOptMix},
         {"json", no_argument, nullptr, 'j'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
@@ -255,6 +336,13 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
             break;
         case kOptSeq: o.seq = true; break;
         case kOptNoHold: o.hold = false; break;
+        case kOptMix: {
+            auto mix = parse_mix(arg);
+            if (!mix)
+                return mix.error();
+            o.mix = mix.value();
+            break;
+        }
         case 'j': o.json = true; break;
         case 'v': o.verbose = true; break;
         case 'h': help = true; return o;
@@ -262,13 +350,13 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
             return Error{EINVAL, std::string("option ") + argv[optind - 1] +
                                      " needs an argument"};
         default:
-            return Error{EINVAL, std::string("unknown option ") +
-                                     argv[optind - 1]};
+            return Error{EINVAL,
+                         std::string("unknown option ") + argv[optind - 1]};
         }
     }
     if (optind < argc)
-        return Error{EINVAL, std::string("unexpected argument '") +
-                                 argv[optind] + "'"};
+        return Error{EINVAL,
+                     std::string("unexpected argument '") + argv[optind] + "'"};
     if (o.dev.empty())
         return Error{EINVAL, "--dev IFNAME is required"};
     if (!o.cpus.empty()) {
@@ -287,6 +375,11 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
                      "--seq needs --size >= " +
                          std::to_string(payload_off + sizeof(pktgen_seq_hdr)) +
                          (o.ipv6 ? " with --ipv6" : "")};
+    if (!o.mix.empty()) {
+        if (o.ipv6)
+            return Error{EINVAL, "--mix builds IPv4 frames only"};
+        o.seq = true;  // the valid frames are what a sink counts
+    }
     if (o.src_ip.empty())
         o.src_ip = o.ipv6 ? "2001:2::1" : "198.18.0.1";
     if (o.dst_ip.empty())
@@ -450,13 +543,11 @@ void run_worker(Shared &sh, WorkerPlan &plan)
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = sh.tmpl->frame.data(),
                 .data_size_in = static_cast<__u32>(sh.tmpl->frame.size()),
                 .ctx_in = &ctx, .ctx_size_in = sizeof ctx,
-                .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
-                .batch_size = sh.batch);
+                .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = sh.batch);
 
     const std::uint64_t per_run =
         plan.rate ? std::clamp<std::uint64_t>(
-                        static_cast<std::uint64_t>(plan.rate /
-                                                   kRunsPerSecond),
+                        static_cast<std::uint64_t>(plan.rate / kRunsPerSecond),
                         1, kMaxRepeat)
                   : kMaxRepeat;
     std::uint64_t done = 0;
@@ -511,16 +602,20 @@ Fd hold_dispatcher(int prog_fd)
 {
     int lo = static_cast<int>(if_nametoindex("lo"));
     if (lo == 0) {
-        std::fprintf(stderr, "%s: warning: no lo device, runs will be "
-                     "slow to start\n", kProg);
+        std::fprintf(stderr,
+                     "%s: warning: no lo device, runs will be "
+                     "slow to start\n",
+                     kProg);
         return Fd();
     }
     LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_SKB_MODE);
     Fd link(bpf_link_create(prog_fd, lo, BPF_XDP, &opts));
     if (link.get() < 0)
-        std::fprintf(stderr, "%s: warning: cannot attach to lo to keep the "
+        std::fprintf(stderr,
+                     "%s: warning: cannot attach to lo to keep the "
                      "program in the XDP dispatcher (%s); runs will be slow "
-                     "to start\n", kProg, std::strerror(errno));
+                     "to start\n",
+                     kProg, std::strerror(errno));
     return link;
 }
 
@@ -528,8 +623,8 @@ Fd hold_dispatcher(int prog_fd)
 
 std::uint64_t frames_sent(const pktgen &skel)
 {
-    auto counts = read_percpu<std::uint64_t>(
-        bpf_map__fd(skel.maps.tx_count), 0);
+    auto counts =
+        read_percpu<std::uint64_t>(bpf_map__fd(skel.maps.tx_count), 0);
     std::uint64_t total = 0;
     if (counts)
         for (auto v : counts.value())
@@ -554,8 +649,10 @@ int run(const Options &o)
     sched_getaffinity(0, sizeof allowed, &allowed);
     for (int cpu : o.cpus) {
         if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed)) {
-            std::fprintf(stderr, "%s: CPU %d is not available to this "
-                         "process\n", kProg, cpu);
+            std::fprintf(stderr,
+                         "%s: CPU %d is not available to this "
+                         "process\n",
+                         kProg, cpu);
             return 2;
         }
     }
@@ -566,6 +663,15 @@ int run(const Options &o)
                      "more than the %llu-byte MTU of %s\n",
                      kProg, o.size, o.size - PKTGEN_ETH_LEN,
                      static_cast<unsigned long long>(mtu), o.dev.c_str());
+    const bool oversize = std::find(o.mix.begin(), o.mix.end(),
+                                    PKTGEN_KIND_OVERSIZE) != o.mix.end();
+    if (oversize && mtu && kMaxLiveFrame - PKTGEN_ETH_LEN > mtu)
+        std::fprintf(stderr,
+                     "%s: warning: the kernel drops the %u-byte oversize "
+                     "frames of --mix: the MTU of %s is %llu, not >= %u\n",
+                     kProg, kMaxLiveFrame, o.dev.c_str(),
+                     static_cast<unsigned long long>(mtu),
+                     kMaxLiveFrame - PKTGEN_ETH_LEN);
     const MacAddr src_mac = o.src_mac.value_or(dev.value().mac);
     const MacAddr dst_mac =
         o.dst_mac.value_or(MacAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
@@ -576,6 +682,16 @@ int run(const Options &o)
     if (!tmpl) {
         std::fprintf(stderr, "%s: %s\n", kProg, tmpl.error().message.c_str());
         return 2;
+    }
+
+    if (!o.mix.empty()) {
+        // Valid --mix frames: UDP checksum 0 (their payload is leftover
+        // bytes, see pktgen.bpf.c), and the template is the largest frame
+        // so that every kind can be cut from it.
+        std::uint8_t *udp =
+            tmpl.value().frame.data() + PKTGEN_ETH_LEN + PKTGEN_IP4_LEN;
+        put16(udp + 6, 0);
+        tmpl.value().frame.resize(kMaxLiveFrame, 0);
     }
 
     PktgenSkel skel(pktgen__open());
@@ -593,6 +709,14 @@ int run(const Options &o)
     skel->rodata->cfg_udp_csum = tmpl.value().udp_csum;
     skel->rodata->cfg_ip_csum = tmpl.value().ip_csum;
     skel->rodata->cfg_ifindex = dev.value().ifindex;
+    if (!o.mix.empty()) {
+        skel->rodata->cfg_mix_len = static_cast<__u32>(o.mix.size());
+        std::copy(o.mix.begin(), o.mix.end(), skel->rodata->cfg_mix);
+        skel->rodata->cfg_valid_len = o.size;
+        skel->rodata->cfg_max_len = kMaxLiveFrame;
+        std::memcpy(const_cast<__u64 *>(skel->rodata->cfg_head),
+                    tmpl.value().frame.data(), PKTGEN_MIX_HEAD);
+    }
     if (int err = pktgen__load(skel.get()); err) {
         std::fprintf(stderr, "%s: loading the XDP program: %s\n", kProg,
                      std::strerror(-err));
@@ -610,10 +734,9 @@ int run(const Options &o)
     for (unsigned i = 0; i < o.threads; i++) {
         plans[i].cpu = o.cpus.empty() ? -1 : o.cpus[i];
         // Thread 0 takes the remainders.
-        plans[i].quota = o.count / o.threads +
-                         (i == 0 ? o.count % o.threads : 0);
-        plans[i].rate = o.rate / o.threads +
-                        (i == 0 ? o.rate % o.threads : 0);
+        plans[i].quota =
+            o.count / o.threads + (i == 0 ? o.count % o.threads : 0);
+        plans[i].rate = o.rate / o.threads + (i == 0 ? o.rate % o.threads : 0);
     }
 
     const std::uint64_t tx_before = device_stat(o.dev, "tx_packets");
@@ -622,6 +745,7 @@ int run(const Options &o)
     sh.deadline = o.duration > 0 ? sh.start + o.duration : 0;
     {
         std::vector<std::jthread> workers;
+        workers.reserve(plans.size());
         for (auto &plan : plans)
             workers.emplace_back([&sh, &plan] { run_worker(sh, plan); });
     }
@@ -630,6 +754,20 @@ int run(const Options &o)
         cpu_seconds += plan.cpu_seconds;
     const double elapsed = monotonic_seconds() - sh.start;
     const std::uint64_t sent = frames_sent(*skel);
+    std::uint64_t kinds[PKTGEN_KIND_N] = {};
+    if (!o.mix.empty())
+        for (std::uint32_t k = 0; k < PKTGEN_KIND_N; k++)
+            if (auto c = read_percpu<std::uint64_t>(
+                    bpf_map__fd(skel->maps.mix_count), k))
+                for (auto v : c.value())
+                    kinds[k] += v;
+    std::string mix_text, mix_json;
+    for (unsigned k = 0; k < PKTGEN_KIND_N && !o.mix.empty(); k++) {
+        const auto v = std::to_string(kinds[k]);
+        mix_text += std::string(k ? ", " : "") + kKindNames[k] + " " + v;
+        mix_json +=
+            std::string(k ? "," : "") + "\"" + kKindNames[k] + "\":" + v;
+    }
     const std::uint64_t delivered =
         device_stat(o.dev, "tx_packets") - tx_before;
     const std::uint64_t dropped =
@@ -639,8 +777,7 @@ int run(const Options &o)
         std::fprintf(stderr, "%s: %s: %s\n", kProg, o.dev.c_str(),
                      sh.error->message.c_str());
         if (sh.error->code == ENXIO || sh.error->code == EOPNOTSUPP)
-            std::fprintf(stderr,
-                         "%s: the device cannot transmit XDP frames\n",
+            std::fprintf(stderr, "%s: the device cannot transmit XDP frames\n",
                          kProg);
     }
 
@@ -648,8 +785,7 @@ int run(const Options &o)
     const double gbps = elapsed > 0 ? sent * o.size * 8.0 / elapsed / 1e9 : 0;
     // The run includes the receiver's NAPI poll when it is raised on the
     // sending CPU (veth), so this is the cost of the whole path per core.
-    const double mpps_per_cpu = cpu_seconds > 0 ? sent / cpu_seconds / 1e6
-                                                : 0;
+    const double mpps_per_cpu = cpu_seconds > 0 ? sent / cpu_seconds / 1e6 : 0;
     if (o.json) {
         std::printf(
             "{\"tool\":\"afxdp-pktgen\",\"dev\":\"%s\",\"family\":\"%s\","
@@ -657,28 +793,30 @@ int run(const Options &o)
             "\"rate_target_pps\":%llu,\"packets\":%llu,"
             "\"duration_s\":%.6f,\"mpps\":%.6f,\"gbps\":%.6f,"
             "\"cpu_s\":%.6f,\"mpps_per_cpu\":%.6f,"
-            "\"dev_tx_packets\":%llu,\"dev_tx_dropped\":%llu,\"ok\":%s}\n",
-            o.dev.c_str(), o.ipv6 ? "ipv6" : "ipv4", o.size, o.flows,
-            o.threads, o.seq ? "true" : "false",
-            static_cast<unsigned long long>(o.rate),
+            "\"dev_tx_packets\":%llu,\"dev_tx_dropped\":%llu,%s%s%s"
+            "\"ok\":%s}\n",
+            o.dev.c_str(), o.ipv6 ? "ipv6" : "ipv4", o.size, o.flows, o.threads,
+            o.seq ? "true" : "false", static_cast<unsigned long long>(o.rate),
             static_cast<unsigned long long>(sent), elapsed, mpps, gbps,
             cpu_seconds, mpps_per_cpu,
             static_cast<unsigned long long>(delivered),
             static_cast<unsigned long long>(dropped),
-            sh.error ? "false" : "true");
+            o.mix.empty() ? "" : "\"mix\":{", mix_json.c_str(),
+            o.mix.empty() ? "" : "},", sh.error ? "false" : "true");
     } else {
         std::printf("%s: %s, %u-byte %s/UDP frames, %u flow%s, %u thread%s\n",
                     kProg, o.dev.c_str(), o.size, o.ipv6 ? "IPv6" : "IPv4",
                     o.flows, o.flows == 1 ? "" : "s", o.threads,
                     o.threads == 1 ? "" : "s");
         std::printf("sent %llu packets in %.3f s: %.3f Mpps, %.3f Gbps\n",
-                    static_cast<unsigned long long>(sent), elapsed, mpps,
-                    gbps);
-        std::printf("CPU time %.3f s: %.3f Mpps per CPU second\n",
-                    cpu_seconds, mpps_per_cpu);
+                    static_cast<unsigned long long>(sent), elapsed, mpps, gbps);
+        std::printf("CPU time %.3f s: %.3f Mpps per CPU second\n", cpu_seconds,
+                    mpps_per_cpu);
         std::printf("device counters: tx_packets +%llu, tx_dropped +%llu\n",
                     static_cast<unsigned long long>(delivered),
                     static_cast<unsigned long long>(dropped));
+        if (!o.mix.empty())
+            std::printf("mix: %s\n", mix_text.c_str());
     }
     std::fflush(stdout);
     // veth counts the frames its peer took in tx_packets; far fewer than were
@@ -700,18 +838,24 @@ int run(const Options &o)
 int main(int argc, char **argv)
 {
     using namespace afxdp::perf;
-    bool help = false;
-    auto opts = parse_options(argc, argv, help);
-    if (help) {
-        usage(stdout);
-        return 0;
+    // Only std::bad_alloc and friends can get here: report, do not abort.
+    try {
+        bool help = false;
+        auto opts = parse_options(argc, argv, help);
+        if (help) {
+            usage(stdout);
+            return 0;
+        }
+        if (!opts) {
+            std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", kProg,
+                         opts.error().message.c_str(), kProg);
+            return 2;
+        }
+        set_libbpf_logging(opts.value().verbose);
+        install_stop_handler();
+        return run(opts.value());
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "%s: %s\n", kProg, e.what());
+        return 1;
     }
-    if (!opts) {
-        std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", kProg,
-                     opts.error().message.c_str(), kProg);
-        return 2;
-    }
-    set_libbpf_logging(opts.value().verbose);
-    install_stop_handler();
-    return run(opts.value());
 }

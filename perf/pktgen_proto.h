@@ -37,6 +37,29 @@ struct pktgen_seq_hdr {
 #define PKTGEN_PAYLOAD_OFF4 (PKTGEN_ETH_LEN + PKTGEN_IP4_LEN + PKTGEN_UDP_LEN)
 #define PKTGEN_PAYLOAD_OFF6 (PKTGEN_ETH_LEN + PKTGEN_IP6_LEN + PKTGEN_UDP_LEN)
 
+/* afxdp-pktgen --mix: the kinds of frames it interleaves.  Every kind but
+ * VALID is malformed or unusual on purpose; only VALID frames carry a
+ * sequence header (the others have its magic cleared), so a sink counts
+ * exactly the valid ones.  All are IPv4-based. */
+enum pktgen_kind {
+    PKTGEN_KIND_VALID,     /* IPv4/UDP with a sequence header, UDP csum 0 */
+    PKTGEN_KIND_RUNT,      /* 14..59 bytes: below the Ethernet minimum */
+    PKTGEN_KIND_ETHERTYPE, /* random EtherType (also < 0x600: 802.3) */
+    PKTGEN_KIND_BAD_IP,    /* IPv4: bad version, IHL or total length */
+    PKTGEN_KIND_TRUNC_L3,  /* IPv4, IPv6 or ARP header cut short */
+    PKTGEN_KIND_TRUNC_L4,  /* full IPv4 header, TCP/UDP/ICMP/SCTP cut */
+    PKTGEN_KIND_RANDOM,    /* random bytes, random MACs included */
+    PKTGEN_KIND_OVERSIZE,  /* the largest frame the generator can build */
+    PKTGEN_KIND_VLAN,      /* 802.1Q/802.1ad tags cut short or stacked */
+    PKTGEN_KIND_N,
+};
+
+/* Most entries of the --mix pattern (one kind per frame, repeated). */
+#define PKTGEN_MIX_MAX 64
+/* Bytes of a valid frame the program writes whole: Ethernet, IPv4, UDP and
+ * the sequence header, rounded up to 8-byte words. */
+#define PKTGEN_MIX_HEAD 64
+
 /* Value of the sink's per-CPU counter array (one slot). */
 struct sink_counters {
     __u64 packets;
