@@ -43,6 +43,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,12 @@ struct netdev_afxdp {
 
     /* NULL before the first reconfigure() and after a failed one. */
     struct afxdp_port *port;
+
+    /* The device's ifindex when the last reconfigure() ran (0: missing).
+     * A device deleted and created again under the same name gets a new
+     * ifindex; set_config(), which the bridge calls on every link change,
+     * compares it to notice and reopen the sockets. */
+    int ifindex;
 
     /* Why the last reconfigure() failed (status "afxdp-error"), or NULL. */
     char *open_error;
@@ -325,7 +332,10 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
 
     /* Refusing here, not in reconfigure(), reports the error once. */
     error = afxdp_device_max_queues(name, &max_queues);
-    if (error) {
+    if (error == ENODEV) {
+        /* Gone for now: reconfigure() reports it once, and reopens the
+         * port when the device comes back. */
+    } else if (error) {
         VLOG_WARN_RL(&rl, "%s: cannot read the number of queues (%s); "
                      "'n_rxq' is checked when the sockets are opened.",
                      name, ovs_strerror(error));
@@ -346,7 +356,8 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
     struct netdev_afxdp *state = dev->afxdp;
     if (state->requested_n_rxq != n_rxq
         || state->requested_xdp_mode != xdp_mode
-        || state->requested_need_wakeup != need_wakeup) {
+        || state->requested_need_wakeup != need_wakeup
+        || state->ifindex != (int) if_nametoindex(name)) {
         state->requested_n_rxq = n_rxq;
         state->requested_xdp_mode = xdp_mode;
         state->requested_need_wakeup = need_wakeup;
@@ -384,14 +395,16 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
     struct netdev_afxdp *state;
     struct afxdp_port_config cfg;
     struct afxdp_port *port = NULL;
-    int numa_id, error;
+    int numa_id, ifindex, error;
 
     /* netdev_get_numa_id() takes 'dev->mutex' itself. */
     numa_id = netdev_get_numa_id(netdev);
 
     ovs_mutex_lock(&dev->mutex);
     state = dev->afxdp;
+    ifindex = if_nametoindex(name);
     if (state->port
+        && state->ifindex == ifindex
         && netdev->n_rxq == state->requested_n_rxq
         && state->xdp_mode == state->requested_xdp_mode
         && state->use_need_wakeup == state->requested_need_wakeup) {
@@ -407,6 +420,7 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
 
     state->xdp_mode = state->requested_xdp_mode;
     state->use_need_wakeup = state->requested_need_wakeup;
+    state->ifindex = ifindex;
 
     cfg = (struct afxdp_port_config) {
         .ifname = name,
@@ -548,7 +562,7 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
                 sum.rx_bytes += qs.rx_bytes;
                 sum.tx_packets += qs.tx_packets;
                 sum.tx_bytes += qs.tx_bytes;
-                sum.rx_dropped += qs.rx_dropped;
+                sum.rx_dropped += qs.rx_dropped + qs.rx_ring_full;
                 sum.tx_dropped += qs.tx_dropped;
             }
         }
@@ -572,7 +586,11 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     }
     stats->rx_errors = kernel.rx_errors;
     stats->tx_errors = kernel.tx_errors;
-    stats->rx_dropped = kernel.rx_dropped + sum.rx_dropped;
+    /* Frames the socket could not take (fill ring empty, rx ring full)
+     * are counted by some drivers as their own rx drops (veth counts every
+     * failed XDP redirect) and not by others.  Taking the larger of the two
+     * counts each such drop once either way. */
+    stats->rx_dropped = MAX(kernel.rx_dropped, sum.rx_dropped);
     stats->tx_dropped = kernel.tx_dropped + sum.tx_dropped;
     stats->multicast = kernel.multicast;
     stats->collisions = kernel.collisions;
