@@ -19,6 +19,14 @@
 #                      (default: <repo>/build)
 #   OVS_TARBALL        default: /usr/src/openvswitch/openvswitch.tar.gz
 #   JOBS               make -j (default: number of CPUs)
+#   AFXDP_OVS_SRC, AFXDP_OVS_OBJ, AFXDP_OVS_PREFIX
+#                      source tree, build dir and install prefix (default
+#                      build/ovs-src, build/ovs, build/install); another
+#                      set of them builds a second OVS next to the first,
+#                      e.g. with sanitizers (scripts/build-ovs-asan.sh)
+#   OVS_CFLAGS, OVS_LDFLAGS
+#                      CFLAGS and LDFLAGS for OVS's configure (default:
+#                      configure's own)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,9 +34,9 @@ cmake_build=${AFXDP_CMAKE_BUILD:-$repo/build}
 tarball=${OVS_TARBALL:-/usr/src/openvswitch/openvswitch.tar.gz}
 jobs=${JOBS:-$(nproc)}
 patches=$repo/ovs-patches
-src=$repo/build/ovs-src
-obj=$repo/build/ovs
-prefix=$repo/build/install
+src=${AFXDP_OVS_SRC:-$repo/build/ovs-src}
+obj=${AFXDP_OVS_OBJ:-$repo/build/ovs}
+prefix=${AFXDP_OVS_PREFIX:-$repo/build/install}
 
 core_libs="$cmake_build/netdev-afxdp/libafxdp_netdev.a"
 core_libs+=" $cmake_build/umem/libafxdp_umem.a"
@@ -53,9 +61,12 @@ for tool in patch automake make cc sha256sum; do
 done
 
 # Several scripts may call this one at the same time: build once, in turn.
-mkdir -p "$repo/build"
-exec 9> "$repo/build/.build-ovs.lock"
-flock 9 || die "cannot lock $repo/build/.build-ovs.lock"
+# One lock per source tree: separate trees build side by side.
+lock=$repo/build/.build-ovs.lock
+[[ $src == "$repo/build/ovs-src" ]] || lock=$src.lock
+mkdir -p "$repo/build" "$(dirname "$src")"
+exec 9> "$lock"
+flock 9 || die "cannot lock $lock"
 
 mapfile -t series < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
                           "$patches/series")
@@ -116,6 +127,8 @@ configure_args=(
     --enable-afxdp
     CPPFLAGS="-I$repo"
 )
+[[ -z ${OVS_CFLAGS:-} ]] || configure_args+=(CFLAGS="$OVS_CFLAGS")
+[[ -z ${OVS_LDFLAGS:-} ]] || configure_args+=(LDFLAGS="$OVS_LDFLAGS")
 cfg_stamp=$(printf '%s\n' "$src_stamp" "${configure_args[@]}" \
                 | sha256sum | cut -d' ' -f1)
 
