@@ -47,8 +47,8 @@ void afxdp_set_log_handler(afxdp_log_fn *fn);
 /* ---- XDP modes -------------------------------------------------------- */
 
 enum afxdp_xdp_mode {
-    AFXDP_XDP_MODE_BEST_EFFORT,  /* Try native-with-zerocopy, native, generic;
-                                  * use the first that binds. */
+    AFXDP_XDP_MODE_BEST_EFFORT, /* Try native-with-zerocopy, native, generic;
+                                 * use the first that binds. */
     AFXDP_XDP_MODE_NATIVE_ZC,
     AFXDP_XDP_MODE_NATIVE,
     AFXDP_XDP_MODE_GENERIC,
@@ -68,11 +68,11 @@ struct afxdp_port;
 
 struct afxdp_port_config {
     const char *ifname;
-    uint32_t n_queues;              /* Sockets on queues 0..n_queues-1. */
+    uint32_t n_queues; /* Sockets on queues 0..n_queues-1. */
     enum afxdp_xdp_mode xdp_mode;
     bool use_need_wakeup;
-    uint32_t meta_size;             /* Caller bytes preallocated per chunk. */
-    int numa_node;                  /* UMEM placement; -1: no preference. */
+    uint32_t meta_size; /* Caller bytes preallocated per chunk. */
+    int numa_node;      /* UMEM placement; -1: no preference. */
 };
 
 /* Opens a port.  Returns 0 and sets '*portp', or a positive errno after
@@ -95,7 +95,8 @@ uint32_t afxdp_port_n_queues(const struct afxdp_port *);
 /* The file descriptor of queue 'qid's socket, for poll(). */
 int afxdp_port_queue_fd(const struct afxdp_port *, uint32_t qid);
 
-/* Queues the device offers (combined/rx channels).  0 or positive errno. */
+/* Queues the device offers (combined/rx channels).  0 or positive errno
+ * (ENODEV for a missing device); logs nothing. */
 int afxdp_device_max_queues(const char *ifname, uint32_t *n_queues);
 
 /* Largest frame (L2, without FCS) one chunk can receive and transmit. */
@@ -145,7 +146,7 @@ struct afxdp_queue_stats {
     uint64_t rx_bytes;
     uint64_t tx_packets;
     uint64_t tx_bytes;
-    uint64_t tx_dropped;          /* No chunk, ring full or too long. */
+    uint64_t tx_dropped; /* No chunk, ring full or too long. */
 
     /* struct xdp_statistics, read from the socket. */
     uint64_t rx_dropped;
@@ -159,9 +160,9 @@ struct afxdp_queue_stats {
      * free + fill + rx + held + tx + completion == total. */
     uint32_t chunks_total;
     uint32_t chunks_free;
-    uint32_t chunks_fill;         /* Fill ring and kernel transit. */
+    uint32_t chunks_fill; /* Fill ring and kernel transit. */
     uint32_t chunks_rx;
-    uint32_t chunks_held;         /* Received, not yet released. */
+    uint32_t chunks_held; /* Received, not yet released. */
     uint32_t chunks_tx;
     uint32_t chunks_completion;
 };

@@ -93,8 +93,8 @@ int afxdp_port_open(const struct afxdp_port_config *config,
             std::move(port).value().release());
         return 0;
     } catch (const std::bad_alloc &) {
-        return fail(Error{ENOMEM, std::string(config->ifname) +
-                                      ": out of memory"});
+        return fail(
+            Error{ENOMEM, std::string(config->ifname) + ": out of memory"});
     }
 }
 
@@ -130,7 +130,9 @@ int afxdp_device_max_queues(const char *ifname, uint32_t *n_queues)
     try {
         auto n = afxdp::netdev::device_max_queues(ifname ? ifname : "");
         if (!n) {
-            return fail(n.error());
+            // A query, not an operation that failed: the caller decides
+            // whether a missing device is worth a log line.
+            return n.error().code;
         }
         *n_queues = n.value();
         return 0;

@@ -21,9 +21,9 @@ namespace afxdp::netdev {
 
 inline constexpr uint32_t kChunkSize = 4096;
 inline constexpr uint32_t kFrameHeadroom = 128;
-inline constexpr uint32_t kRingSize = 2048;        // fill, comp, rx, tx.
-inline constexpr uint32_t kChunksPerSocket = 8192; // 32 MiB of UMEM.
-inline constexpr uint32_t kBatch = 32;             // Ring/pool batch size.
+inline constexpr uint32_t kRingSize = 2048;         // fill, comp, rx, tx.
+inline constexpr uint32_t kChunksPerSocket = 8192;  // 32 MiB of UMEM.
+inline constexpr uint32_t kBatch = 32;              // Ring/pool batch size.
 
 // Where received data starts in a chunk (the kernel reserves
 // XDP_PACKET_HEADROOM after the UMEM's frame headroom) and where we put

@@ -121,15 +121,9 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
     case AFXDP_XDP_MODE_BEST_EFFORT:
         attempts = {kNativeZc, kNativeCopy, kGeneric};
         break;
-    case AFXDP_XDP_MODE_NATIVE_ZC:
-        attempts = {kNativeZc};
-        break;
-    case AFXDP_XDP_MODE_NATIVE:
-        attempts = {kNativeCopy};
-        break;
-    case AFXDP_XDP_MODE_GENERIC:
-        attempts = {kGeneric};
-        break;
+    case AFXDP_XDP_MODE_NATIVE_ZC: attempts = {kNativeZc}; break;
+    case AFXDP_XDP_MODE_NATIVE: attempts = {kNativeCopy}; break;
+    case AFXDP_XDP_MODE_GENERIC: attempts = {kGeneric}; break;
     default:
         return Error{EINVAL, ifname + ": invalid XDP mode " +
                                  std::to_string(int(config.xdp_mode))};
@@ -141,11 +135,9 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
         auto r = port->try_attempt(a, config);
         if (r) {
             port->mode_ = a.mode;
-            log(AFXDP_LOG_INFO,
-                "%s: AF_XDP in XDP mode %s on %u queue(s)%s.",
+            log(AFXDP_LOG_INFO, "%s: AF_XDP in XDP mode %s on %u queue(s)%s.",
                 ifname.c_str(), afxdp_xdp_mode_to_string(a.mode),
-                config.n_queues,
-                config.use_need_wakeup ? ", need_wakeup" : "");
+                config.n_queues, config.use_need_wakeup ? ", need_wakeup" : "");
             return port;
         }
         last = r.error();
@@ -180,8 +172,8 @@ uint32_t Port::rx_burst(uint32_t qid, afxdp_rx_frame *frames,
     return q.rx_burst(frames, max);
 }
 
-uint32_t Port::tx_burst(uint32_t qid, const afxdp_tx_frame *frames,
-                        uint32_t n, bool concurrent) noexcept
+uint32_t Port::tx_burst(uint32_t qid, const afxdp_tx_frame *frames, uint32_t n,
+                        bool concurrent) noexcept
 {
     XskQueue &q = sockets_[qid % sockets_.size()]->queue();
     if (concurrent) {

@@ -17,7 +17,7 @@
 namespace afxdp {
 
 struct Error {
-    int code = 0;        // Positive errno.
+    int code = 0;  // Positive errno.
     std::string message;
 
     static Error from_negative(int negative_errno, std::string message)

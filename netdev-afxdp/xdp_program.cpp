@@ -103,12 +103,9 @@ std::string cause(int negative_errno)
 {
     switch (-negative_errno) {
     case EPERM:
-    case EACCES:
-        return "no permission (needs CAP_BPF and CAP_NET_ADMIN)";
-    case ENODEV:
-        return "no such device";
-    default:
-        return std::strerror(-negative_errno);
+    case EACCES: return "no permission (needs CAP_BPF and CAP_NET_ADMIN)";
+    case ENODEV: return "no such device";
+    default: return std::strerror(-negative_errno);
     }
 }
 
@@ -120,14 +117,12 @@ std::string attach_cause(int negative_errno, XdpAttachMode mode)
     case EOPNOTSUPP:
         return native ? "driver has no native XDP" : "XDP not supported";
     case EBUSY:
-    case EEXIST:
-        return "another XDP program is attached";
+    case EEXIST: return "another XDP program is attached";
     case EINVAL:
         return native ? "rejected by the driver (MTU too large for XDP, or "
                         "unsupported configuration)"
                       : "invalid argument";
-    default:
-        return cause(negative_errno);
+    default: return cause(negative_errno);
     }
 }
 
@@ -246,14 +241,14 @@ Result<void> clear_stale(int ifindex, const std::string &ifname)
             }
             return make_error(-prog.error().code, ifname,
                               "XDP program " + std::to_string(slot.id) +
-                                  " is attached (" + slot.name +
-                                  " mode) and " + prog.error().message,
+                                  " is attached (" + slot.name + " mode) and " +
+                                  prog.error().message,
                               cause(-prog.error().code));
         }
         const std::string &name = prog.value().name;
         std::string who = "XDP program " + std::to_string(slot.id) + " (" +
-                          (name.empty() ? "unnamed" : name) + ", " +
-                          slot.name + " mode)";
+                          (name.empty() ? "unnamed" : name) + ", " + slot.name +
+                          " mode)";
         if (name != kXdpProgramName) {
             return Error{EBUSY, ifname + ": " + who +
                                     " is already attached; not replacing "
@@ -312,10 +307,8 @@ Result<XdpProgram> XdpProgram::attach(int ifindex, const std::string &ifname,
     // Netlink queries succeed, empty, for a missing ifindex and
     // BPF_LINK_CREATE says EINVAL: check first, for a clear error.
     char name[IF_NAMESIZE];
-    if (ifindex <= 0 ||
-        !if_indextoname(static_cast<unsigned>(ifindex), name)) {
-        return make_error(-ENODEV, ifname,
-                          "ifindex " + std::to_string(ifindex),
+    if (ifindex <= 0 || !if_indextoname(static_cast<unsigned>(ifindex), name)) {
+        return make_error(-ENODEV, ifname, "ifindex " + std::to_string(ifindex),
                           cause(-ENODEV));
     }
 
@@ -345,8 +338,7 @@ Result<XdpProgram> XdpProgram::attach(int ifindex, const std::string &ifname,
     std::memset(&info, 0, sizeof info);
     __u32 len = sizeof info;
     if (int err = bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
-        return make_error(err, ifname, "reading XDP program info",
-                          cause(err));
+        return make_error(err, ifname, "reading XDP program info", cause(err));
     }
     state->prog_id = info.id;
 
@@ -369,8 +361,7 @@ Result<XdpProgram> XdpProgram::attach(int ifindex, const std::string &ifname,
     return XdpProgram(std::move(state));
 }
 
-XdpProgram::XdpProgram(std::unique_ptr<State> state)
-    : state_(std::move(state))
+XdpProgram::XdpProgram(std::unique_ptr<State> state) : state_(std::move(state))
 {
 }
 

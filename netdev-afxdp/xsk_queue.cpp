@@ -33,8 +33,7 @@ XskQueue::XskQueue(const XskRings &rings, umem::UmemArea *area, int fd,
       chunk_mask_(~uint64_t(area->chunk_size() - 1)),
       chunk_shift_(area->chunk_shift()), chunk_size_(area->chunk_size()),
       tx_headroom_(tx_headroom),
-      max_frame_len_(std::min(max_frame_len,
-                              area->chunk_size() - tx_headroom)),
+      max_frame_len_(std::min(max_frame_len, area->chunk_size() - tx_headroom)),
       fd_(fd), use_need_wakeup_(use_need_wakeup)
 {
 }
@@ -121,8 +120,8 @@ uint32_t XskQueue::complete() noexcept
         }
         uint64_t addrs[kBatch];
         for (uint32_t i = 0; i < n; i++) {
-            addrs[i] = *xsk_ring_cons__comp_addr(rings_.comp, idx + i) &
-                       chunk_mask_;
+            addrs[i] =
+                *xsk_ring_cons__comp_addr(rings_.comp, idx + i) & chunk_mask_;
         }
         xsk_ring_cons__release(rings_.comp, n);
         area_->pool().put_batch(addrs, n);
@@ -137,16 +136,31 @@ void XskQueue::kick_tx() noexcept
     if (fd_ < 0) {
         return;
     }
-    if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0) {
+    // Copy mode transmits synchronously, at most kKernelTxBatch frames per
+    // sendto() (TX_BATCH_SIZE in net/xdp/xsk.c), and says EAGAIN when more
+    // are left.  One kick per burst keeps up with a steady flow, but after
+    // the ring filled up (link down, a stall) a slow flow would sit behind
+    // the backlog for many bursts: kick until the ring is drained, bounded
+    // by what is outstanding.
+    constexpr uint32_t kKernelTxBatch = 32;
+    uint64_t retries = tx_outstanding_.get() / kKernelTxBatch;
+    for (;;) {
+        if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) {
+            return;
+        }
+        if (errno == EAGAIN && retries) {
+            retries--;
+            continue;
+        }
         switch (errno) {
         case EAGAIN:    // The kernel processed a budget; more next time.
         case EBUSY:     // Another kick is in progress.
         case ENOBUFS:   // No skb (copy mode) right now.
         case ENETDOWN:  // Link down: frames complete when it comes up.
             break;
-        default:
-            tx_kick_errors_.add(1);
+        default: tx_kick_errors_.add(1);
         }
+        return;
     }
 }
 
@@ -275,8 +289,8 @@ XskQueueStats XskQueue::stats() const noexcept
     s.tx_dropped_no_chunk = tx_dropped_no_chunk_.get();
     s.tx_dropped_ring_full = tx_dropped_ring_full_.get();
     s.tx_dropped_bad_len = tx_dropped_bad_len_.get();
-    s.tx_dropped = s.tx_dropped_no_chunk + s.tx_dropped_ring_full +
-                   s.tx_dropped_bad_len;
+    s.tx_dropped =
+        s.tx_dropped_no_chunk + s.tx_dropped_ring_full + s.tx_dropped_bad_len;
     s.tx_kick_errors = tx_kick_errors_.get();
 
     s.chunks_total = area_->n_chunks();

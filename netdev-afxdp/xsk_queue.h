@@ -51,7 +51,7 @@ struct XskQueueStats {
     uint64_t rx_bytes = 0;
     uint64_t tx_packets = 0;
     uint64_t tx_bytes = 0;
-    uint64_t tx_dropped = 0;          // Sum of the three below.
+    uint64_t tx_dropped = 0;  // Sum of the three below.
     uint64_t tx_dropped_no_chunk = 0;
     uint64_t tx_dropped_ring_full = 0;
     uint64_t tx_dropped_bad_len = 0;  // Empty or longer than max_frame_len.
@@ -126,7 +126,7 @@ private:
     const XskRings rings_;
     umem::UmemArea *const area_;
     char *const umem_base_;
-    const uint64_t chunk_mask_;     // ~(chunk_size - 1)
+    const uint64_t chunk_mask_;  // ~(chunk_size - 1)
     const uint32_t chunk_shift_;
     const uint32_t chunk_size_;
     const uint32_t tx_headroom_;
@@ -137,7 +137,7 @@ private:
     // rx thread.
     alignas(64) Counter rx_packets_;
     Counter rx_bytes_;
-    Counter fill_outstanding_;      // Fill ring + kernel transit + rx ring.
+    Counter fill_outstanding_;  // Fill ring + kernel transit + rx ring.
 
     // tx thread.
     alignas(64) umem::SpinLock tx_lock_;
@@ -147,7 +147,7 @@ private:
     Counter tx_dropped_ring_full_;
     Counter tx_dropped_bad_len_;
     Counter tx_kick_errors_;
-    Counter tx_outstanding_;        // tx ring + kernel + completion ring.
+    Counter tx_outstanding_;  // tx ring + kernel + completion ring.
 };
 
 }  // namespace afxdp::netdev

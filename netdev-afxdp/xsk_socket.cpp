@@ -25,8 +25,7 @@ void XskSocket::UmemDeleter::operator()(struct xsk_umem *umem) const noexcept
     xsk_umem__delete(umem);
 }
 
-void XskSocket::SocketDeleter::operator()(
-    struct xsk_socket *xsk) const noexcept
+void XskSocket::SocketDeleter::operator()(struct xsk_socket *xsk) const noexcept
 {
     xsk_socket__delete(xsk);
 }

@@ -37,7 +37,7 @@ namespace afxdp::netdev {
 struct XskSocketConfig {
     std::string ifname;
     uint32_t queue_id = 0;
-    bool zero_copy = false;         // XDP_ZEROCOPY, else XDP_COPY.
+    bool zero_copy = false;  // XDP_ZEROCOPY, else XDP_COPY.
     bool use_need_wakeup = false;
     XdpAttachMode attach_mode = XdpAttachMode::kGeneric;
 };

@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -58,10 +60,12 @@ namespace {
 std::atomic<bool> g_stop{false};
 bool g_libbpf_verbose = false;
 
-void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void on_stop_signal(int)
+{
+    g_stop.store(true, std::memory_order_relaxed);
+}
 
-int libbpf_print(enum libbpf_print_level level, const char *fmt,
-                 va_list args)
+int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
     if (level == LIBBPF_DEBUG && !g_libbpf_verbose)
         return 0;
@@ -107,8 +111,7 @@ void sleep_until(double deadline) noexcept
     if (ts.tv_nsec >= 1000000000L)
         ts.tv_nsec = 999999999L;
     while (!stop_requested()) {
-        int err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
-                                  nullptr);
+        int err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
         if (err != EINTR)
             break;
     }
@@ -120,14 +123,14 @@ Result<std::uint64_t> parse_uint(const std::string &text, std::uint64_t min,
                                  std::uint64_t max, const char *what)
 {
     if (text.empty() || text[0] == '-')
-        return Error{EINVAL, std::string("invalid ") + what + " '" + text +
-                                 "'"};
+        return Error{EINVAL,
+                     std::string("invalid ") + what + " '" + text + "'"};
     errno = 0;
     char *end = nullptr;
     unsigned long long v = std::strtoull(text.c_str(), &end, 0);
     if (errno || *end != '\0')
-        return Error{EINVAL, std::string("invalid ") + what + " '" + text +
-                                 "'"};
+        return Error{EINVAL,
+                     std::string("invalid ") + what + " '" + text + "'"};
     if (v < min || v > max)
         return Error{ERANGE, std::string(what) + " must be in " +
                                  std::to_string(min) + ".." +
@@ -140,8 +143,7 @@ Result<double> parse_seconds(const std::string &text, const char *what)
     errno = 0;
     char *end = nullptr;
     double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || errno || *end != '\0' || !std::isfinite(v) ||
-        v <= 0)
+    if (text.empty() || errno || *end != '\0' || !std::isfinite(v) || v <= 0)
         return Error{EINVAL, std::string("invalid ") + what + " '" + text +
                                  "' (seconds > 0)"};
     return v;
@@ -149,17 +151,20 @@ Result<double> parse_seconds(const std::string &text, const char *what)
 
 Result<MacAddr> parse_mac(const std::string &text)
 {
+    // strtoul rather than sscanf("%x"), which has undefined behaviour on
+    // overflow: one or two hex digits per byte, ':' between bytes.
     MacAddr mac{};
-    unsigned b[6];
-    char extra;
-    if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2],
-                    &b[3], &b[4], &b[5], &extra) != 6)
-        return Error{EINVAL, "invalid MAC address '" + text +
-                                 "' (expected xx:xx:xx:xx:xx:xx)"};
+    const char *p = text.c_str();
     for (int i = 0; i < 6; i++) {
-        if (b[i] > 0xff)
-            return Error{EINVAL, "invalid MAC address '" + text + "'"};
-        mac[i] = static_cast<std::uint8_t>(b[i]);
+        char *end = nullptr;
+        unsigned long b = 0;
+        if (std::isxdigit(static_cast<unsigned char>(*p)))
+            b = std::strtoul(p, &end, 16);
+        if (!end || end - p > 2 || *end != (i < 5 ? ':' : '\0'))
+            return Error{EINVAL, "invalid MAC address '" + text +
+                                     "' (expected xx:xx:xx:xx:xx:xx)"};
+        mac[i] = static_cast<std::uint8_t>(b);
+        p = end + 1;
     }
     return mac;
 }
@@ -171,8 +176,7 @@ Result<std::vector<int>> parse_cpu_list(const std::string &text)
     while (pos <= text.size()) {
         std::size_t comma = text.find(',', pos);
         std::string item = text.substr(
-            pos, comma == std::string::npos ? std::string::npos
-                                            : comma - pos);
+            pos, comma == std::string::npos ? std::string::npos : comma - pos);
         std::size_t dash = item.find('-');
         auto lo = parse_uint(item.substr(0, dash), 0, 4095, "CPU number");
         if (!lo)
@@ -211,9 +215,9 @@ Result<DeviceInfo> device_info(const std::string &ifname)
         return Error{EINVAL, "invalid device name '" + ifname + "'"};
     info.ifindex = if_nametoindex(ifname.c_str());
     if (info.ifindex == 0)
-        return Error{errno, "no device '" + ifname +
-                                "' in this network namespace: " +
-                                std::strerror(errno)};
+        return Error{
+            errno, "no device '" + ifname +
+                       "' in this network namespace: " + std::strerror(errno)};
 
     Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (sock.get() < 0)
@@ -225,8 +229,8 @@ Result<DeviceInfo> device_info(const std::string &ifname)
                                 std::strerror(errno)};
     std::memcpy(info.mac.data(), ifr.ifr_hwaddr.sa_data, 6);
     if (ioctl(sock.get(), SIOCGIFFLAGS, &ifr) < 0)
-        return Error{errno, ifname + ": cannot read flags: " +
-                                std::strerror(errno)};
+        return Error{errno,
+                     ifname + ": cannot read flags: " + std::strerror(errno)};
     info.up = (ifr.ifr_flags & IFF_UP) != 0;
     return info;
 }

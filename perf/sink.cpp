@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 
 #include "perf/perf_util.h"
@@ -53,6 +54,8 @@ struct Options {
 
 void usage(FILE *out)
 {
+    // The text is laid out as it prints.
+    // clang-format off
     std::fprintf(out,
 "Usage: %s --dev IFNAME [options]\n"
 "\n"
@@ -73,6 +76,7 @@ void usage(FILE *out)
 "  -v, --verbose         libbpf debug messages\n"
 "  -h, --help            this text\n",
         kProg);
+    // clang-format on
 }
 
 Result<Options> parse_options(int argc, char **argv, bool &help)
@@ -93,8 +97,8 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
     Options o;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:m:I:d:ojvh", long_opts,
-                            nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:m:I:d:ojvh", long_opts, nullptr)) !=
+           -1) {
         std::string arg = optarg ? optarg : "";
         switch (c) {
         case 'i': o.dev = arg; break;
@@ -109,8 +113,7 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
             break;
         case 'I':
         case 'd': {
-            auto s = parse_seconds(arg, c == 'I' ? "--interval"
-                                                 : "--duration");
+            auto s = parse_seconds(arg, c == 'I' ? "--interval" : "--duration");
             if (!s)
                 return s.error();
             (c == 'I' ? o.interval : o.duration) = s.value();
@@ -125,13 +128,13 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
             return Error{EINVAL, std::string("option ") + argv[optind - 1] +
                                      " needs an argument"};
         default:
-            return Error{EINVAL, std::string("unknown option ") +
-                                     argv[optind - 1]};
+            return Error{EINVAL,
+                         std::string("unknown option ") + argv[optind - 1]};
         }
     }
     if (optind < argc)
-        return Error{EINVAL, std::string("unexpected argument '") +
-                                 argv[optind] + "'"};
+        return Error{EINVAL,
+                     std::string("unexpected argument '") + argv[optind] + "'"};
     if (o.dev.empty())
         return Error{EINVAL, "--dev IFNAME is required"};
     return o;
@@ -175,8 +178,8 @@ Result<sink_counters> read_counters(const sink &skel)
     return total;
 }
 
-void print_counters(const Options &o, const char *kind,
-                    const sink_counters &c, double seconds)
+void print_counters(const Options &o, const char *kind, const sink_counters &c,
+                    double seconds)
 {
     const double mpps = seconds > 0 ? c.packets / seconds / 1e6 : 0;
     const double gbps = seconds > 0 ? c.bytes * 8.0 / seconds / 1e9 : 0;
@@ -198,8 +201,8 @@ void print_counters(const Options &o, const char *kind,
     } else {
         std::printf("%-8s %s: %llu packets, %llu bytes in %.3f s: "
                     "%.3f Mpps, %.3f Gbps",
-                    kind, o.dev.c_str(), ull(c.packets), ull(c.bytes),
-                    seconds, mpps, gbps);
+                    kind, o.dev.c_str(), ull(c.packets), ull(c.bytes), seconds,
+                    mpps, gbps);
         if (o.seq)
             std::printf("; seq: %llu packets, %llu flows, %llu lost, "
                         "%llu reordered",
@@ -244,8 +247,8 @@ int run(const Options &o)
                      o.generic ? "generic" : "native", o.dev.c_str(),
                      std::strerror(err));
         if (err == EBUSY || err == EEXIST)
-            std::fprintf(stderr, "%s: %s already has an XDP program\n",
-                         kProg, o.dev.c_str());
+            std::fprintf(stderr, "%s: %s already has an XDP program\n", kProg,
+                         o.dev.c_str());
         else if (err == EOPNOTSUPP && !o.generic)
             std::fprintf(stderr, "%s: try --mode generic\n", kProg);
         return 1;
@@ -264,8 +267,8 @@ int run(const Options &o)
     sink_counters last = base.value();
     double last_time = start;
     while (!stop_requested()) {
-        double next = o.once ? (end ? end : start + 1e9)
-                             : last_time + o.interval;
+        double next =
+            o.once ? (end ? end : start + 1e9) : last_time + o.interval;
         if (end && next > end)
             next = end;
         sleep_until(next);
@@ -300,18 +303,24 @@ int run(const Options &o)
 int main(int argc, char **argv)
 {
     using namespace afxdp::perf;
-    bool help = false;
-    auto opts = parse_options(argc, argv, help);
-    if (help) {
-        usage(stdout);
-        return 0;
+    // Only std::bad_alloc and friends can get here: report, do not abort.
+    try {
+        bool help = false;
+        auto opts = parse_options(argc, argv, help);
+        if (help) {
+            usage(stdout);
+            return 0;
+        }
+        if (!opts) {
+            std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", kProg,
+                         opts.error().message.c_str(), kProg);
+            return 2;
+        }
+        set_libbpf_logging(opts.value().verbose);
+        install_stop_handler();
+        return run(opts.value());
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "%s: %s\n", kProg, e.what());
+        return 1;
     }
-    if (!opts) {
-        std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", kProg,
-                     opts.error().message.c_str(), kProg);
-        return 2;
-    }
-    set_libbpf_logging(opts.value().verbose);
-    install_stop_handler();
-    return run(opts.value());
 }

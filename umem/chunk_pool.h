@@ -57,7 +57,7 @@ public:
 
 private:
     const uint32_t capacity_;
-    std::unique_ptr<uint64_t[]> stack_;   // stack_[n_free_ - 1] is the top.
+    std::unique_ptr<uint64_t[]> stack_;  // stack_[n_free_ - 1] is the top.
     SpinLock lock_;
     // Written under lock_ only; atomic so stats may read it without it.
     std::atomic<uint32_t> n_free_;

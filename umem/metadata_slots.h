@@ -27,7 +27,7 @@ class UmemArea;
 
 struct SlotHeader {
     UmemArea *owner;
-    uint32_t chunk;     // Chunk index in the owner's UMEM.
+    uint32_t chunk;  // Chunk index in the owner's UMEM.
 };
 
 // Frees slot memory the way it was allocated.

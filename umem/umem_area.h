@@ -33,10 +33,10 @@
 namespace afxdp::umem {
 
 struct UmemConfig {
-    uint32_t n_chunks = 0;     // Power of two.
-    uint32_t chunk_size = 0;   // Power of two, >= 2048 (AF_XDP minimum).
-    uint32_t meta_size = 0;    // Caller bytes per chunk (may be 0).
-    int numa_node = -1;        // -1: no preference.
+    uint32_t n_chunks = 0;    // Power of two.
+    uint32_t chunk_size = 0;  // Power of two, >= 2048 (AF_XDP minimum).
+    uint32_t meta_size = 0;   // Caller bytes per chunk (may be 0).
+    int numa_node = -1;       // -1: no preference.
 };
 
 class UmemArea;
@@ -101,10 +101,10 @@ private:
     const uint32_t chunk_size_;
     const uint32_t chunk_shift_;
     const uint64_t size_;
-    char *base_ = nullptr;              // mmap()ed; unmapped by ~UmemArea.
+    char *base_ = nullptr;  // mmap()ed; unmapped by ~UmemArea.
     ChunkPool pool_;
     MetadataSlots slots_;
-    std::atomic<uint64_t> refs_{1};     // Owners + held chunks.
+    std::atomic<uint64_t> refs_{1};  // Owners + held chunks.
     std::atomic<uint32_t> owners_{1};
 };
 

@@ -22,21 +22,20 @@
 #include <bpf/bpf.h>
 #include <xdp/xsk.h>
 
-extern char **environ;
-
 namespace afxdp::test {
 
 int run_command(const std::vector<std::string> &argv)
 {
     std::vector<char *> args;
+    args.reserve(argv.size() + 1);
     for (const auto &arg : argv) {
         args.push_back(const_cast<char *>(arg.c_str()));
     }
     args.push_back(nullptr);
 
     pid_t pid;
-    if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(),
-                     environ) != 0) {
+    if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) !=
+        0) {
         return -1;
     }
     int status;
@@ -60,10 +59,10 @@ void VethTest::SetUp()
         << "unshare(CLONE_NEWNET): " << std::strerror(errno);
 
     const std::string queues = std::to_string(kQueues);
-    ASSERT_EQ(run_command({"ip", "link", "add", kIfname, "numrxqueues",
-                           queues, "numtxqueues", queues, "type", "veth",
-                           "peer", "name", kPeerIfname, "numrxqueues",
-                           queues, "numtxqueues", queues}),
+    ASSERT_EQ(run_command({"ip", "link", "add", kIfname, "numrxqueues", queues,
+                           "numtxqueues", queues, "type", "veth", "peer",
+                           "name", kPeerIfname, "numrxqueues", queues,
+                           "numtxqueues", queues}),
               0)
         << "ip link add " << kIfname << " type veth failed";
     veth_created_ = true;
@@ -84,8 +83,7 @@ void VethTest::TearDown()
     }
     if (host_netns_fd_ >= 0) {
         EXPECT_EQ(setns(host_netns_fd_, CLONE_NEWNET), 0)
-            << "setns back to the original namespace: "
-            << std::strerror(errno);
+            << "setns back to the original namespace: " << std::strerror(errno);
         close(host_netns_fd_);
         host_netns_fd_ = -1;
     }
@@ -110,8 +108,7 @@ struct TestXsk::Rings {
     xsk_ring_prod tx;
 };
 
-std::unique_ptr<TestXsk> TestXsk::create(const char *ifname,
-                                         unsigned queue_id)
+std::unique_ptr<TestXsk> TestXsk::create(const char *ifname, unsigned queue_id)
 {
     std::unique_ptr<TestXsk> xsk(new TestXsk);
     xsk->rings_ = std::make_unique<Rings>();
@@ -129,9 +126,9 @@ std::unique_ptr<TestXsk> TestXsk::create(const char *ifname,
     umem_config.fill_size = kXskRingSize;
     umem_config.comp_size = kXskRingSize;
     umem_config.frame_size = kXskFrameSize;
-    int err = xsk_umem__create(&xsk->umem_, area, xsk->area_size_,
-                               &xsk->rings_->fill, &xsk->rings_->comp,
-                               &umem_config);
+    int err =
+        xsk_umem__create(&xsk->umem_, area, xsk->area_size_, &xsk->rings_->fill,
+                         &xsk->rings_->comp, &umem_config);
     if (err) {
         ADD_FAILURE() << "xsk_umem__create: " << std::strerror(-err);
         return nullptr;
@@ -208,8 +205,8 @@ std::vector<std::uint8_t> ipv4_udp_frame(std::size_t len)
     ip.ihl = 5;
     ip.ttl = 64;
     ip.protocol = IPPROTO_UDP;
-    ip.tot_len = htons(static_cast<std::uint16_t>(frame.size() -
-                                                  sizeof(ethhdr)));
+    ip.tot_len =
+        htons(static_cast<std::uint16_t>(frame.size() - sizeof(ethhdr)));
     ip.saddr = htonl(0x0a000001);  // 10.0.0.1
     ip.daddr = htonl(0x0a000002);
     std::memcpy(frame.data() + sizeof(ethhdr), &ip, sizeof ip);
@@ -217,8 +214,8 @@ std::vector<std::uint8_t> ipv4_udp_frame(std::size_t len)
     udphdr udp;
     udp.source = htons(4000);
     udp.dest = htons(4001);
-    udp.len = htons(static_cast<std::uint16_t>(frame.size() -
-                                               sizeof(ethhdr) - sizeof ip));
+    udp.len = htons(
+        static_cast<std::uint16_t>(frame.size() - sizeof(ethhdr) - sizeof ip));
     udp.check = 0;
     std::memcpy(frame.data() + sizeof(ethhdr) + sizeof ip, &udp, sizeof udp);
     fill_payload(frame, hdrs);
@@ -227,8 +224,7 @@ std::vector<std::uint8_t> ipv4_udp_frame(std::size_t len)
 
 std::vector<std::uint8_t> ipv6_udp_frame(std::size_t len)
 {
-    const std::size_t hdrs =
-        sizeof(ethhdr) + sizeof(ipv6hdr) + sizeof(udphdr);
+    const std::size_t hdrs = sizeof(ethhdr) + sizeof(ipv6hdr) + sizeof(udphdr);
     std::vector<std::uint8_t> frame(len < hdrs ? hdrs : len);
     put_ethernet(frame, ETH_P_IPV6);
 
@@ -237,8 +233,8 @@ std::vector<std::uint8_t> ipv6_udp_frame(std::size_t len)
     ip6.version = 6;
     ip6.nexthdr = IPPROTO_UDP;
     ip6.hop_limit = 64;
-    ip6.payload_len = htons(static_cast<std::uint16_t>(
-        frame.size() - sizeof(ethhdr) - sizeof ip6));
+    ip6.payload_len = htons(
+        static_cast<std::uint16_t>(frame.size() - sizeof(ethhdr) - sizeof ip6));
     ip6.saddr.s6_addr[0] = 0xfd;  // fd00::1 -> fd00::2
     ip6.saddr.s6_addr[15] = 1;
     ip6.daddr.s6_addr[0] = 0xfd;
@@ -250,8 +246,7 @@ std::vector<std::uint8_t> ipv6_udp_frame(std::size_t len)
     udp.dest = htons(4001);
     udp.len = ip6.payload_len;
     udp.check = 0;
-    std::memcpy(frame.data() + sizeof(ethhdr) + sizeof ip6, &udp,
-                sizeof udp);
+    std::memcpy(frame.data() + sizeof(ethhdr) + sizeof ip6, &udp, sizeof udp);
     fill_payload(frame, hdrs);
     return frame;
 }

@@ -81,7 +81,7 @@ std::vector<std::uint8_t> ipv6_udp_frame(std::size_t len = 78);
 std::vector<std::uint8_t> runt_frame();  // Ethernet header only.
 
 struct RunResult {
-    int err = 0;             // bpf_prog_test_run_opts()'s return value.
+    int err = 0;  // bpf_prog_test_run_opts()'s return value.
     std::uint32_t verdict = ~0u;
     std::vector<std::uint8_t> data_out;
 };

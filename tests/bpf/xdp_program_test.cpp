@@ -150,18 +150,17 @@ int load_foreign_program()
         {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
     };
-    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign_pass", "GPL", insns,
-                           2, nullptr);
-    EXPECT_GE(fd, 0) << "loading the foreign program: "
-                     << std::strerror(-fd);
+    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign_pass", "GPL", insns, 2,
+                           nullptr);
+    EXPECT_GE(fd, 0) << "loading the foreign program: " << std::strerror(-fd);
     return fd;
 }
 
 // ---- Attach and detach, per mode -----------------------------------------
 
-class XdpProgramModeTest
-    : public VethTest,
-      public ::testing::WithParamInterface<XdpAttachMode> {};
+class XdpProgramModeTest : public VethTest,
+                           public ::testing::WithParamInterface<XdpAttachMode> {
+};
 
 TEST_P(XdpProgramModeTest, AttachesAndDetachesOnDestruction)
 {
@@ -203,8 +202,7 @@ TEST_P(XdpProgramModeTest, DetachIsImmediateAndIdempotent)
     // The device is free again for a new attachment.
     auto again = XdpProgram::attach(ifindex_, kIfname, GetParam());
     ASSERT_TRUE(again) << again.error().message;
-    EXPECT_EQ(XdpProgram::attached_prog_id(ifindex_),
-              again.value().prog_id());
+    EXPECT_EQ(XdpProgram::attached_prog_id(ifindex_), again.value().prog_id());
 }
 
 TEST_P(XdpProgramModeTest, MovedProgramStaysAttached)
@@ -217,8 +215,7 @@ TEST_P(XdpProgramModeTest, MovedProgramStaysAttached)
         EXPECT_EQ(moved.prog_id(), id);
         EXPECT_EQ(XdpProgram::attached_prog_id(ifindex_), id);
 
-        auto other = XdpProgram::attach(peer_ifindex_, kPeerIfname,
-                                        GetParam());
+        auto other = XdpProgram::attach(peer_ifindex_, kPeerIfname, GetParam());
         ASSERT_TRUE(other) << other.error().message;
         const unsigned other_id = other.value().prog_id();
         // Move-assignment releases the target's own attachment.
@@ -309,21 +306,21 @@ TEST_P(XdpProgramModeTest, LiveLinkOfAnotherOwnerMakesAttachFailWithEbusy)
         EXPECT_NE(msg.find("bpf_link"), std::string::npos) << msg;
     }
     // The live owner keeps its program.
-    EXPECT_EQ(XdpProgram::attached_prog_id(ifindex_),
-              first.value().prog_id());
+    EXPECT_EQ(XdpProgram::attached_prog_id(ifindex_), first.value().prog_id());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Modes, XdpProgramModeTest,
-    ::testing::Values(XdpAttachMode::kNative, XdpAttachMode::kGeneric),
-    [](const auto &info) { return std::string(mode_name(info.param)); });
+INSTANTIATE_TEST_SUITE_P(Modes, XdpProgramModeTest,
+                         ::testing::Values(XdpAttachMode::kNative,
+                                           XdpAttachMode::kGeneric),
+                         [](const auto &info) {
+                             return std::string(mode_name(info.param));
+                         });
 
 // ---- Programs attached through netlink, per (their mode, our mode) -------
 
-class XdpProgramNetlinkTest
-    : public VethTest,
-      public ::testing::WithParamInterface<
-          std::tuple<XdpAttachMode, XdpAttachMode>> {
+class XdpProgramNetlinkTest : public VethTest,
+                              public ::testing::WithParamInterface<
+                                  std::tuple<XdpAttachMode, XdpAttachMode>> {
 protected:
     XdpAttachMode their_mode() const { return std::get<0>(GetParam()); }
     XdpAttachMode our_mode() const { return std::get<1>(GetParam()); }
@@ -373,9 +370,9 @@ TEST_P(XdpProgramNetlinkTest, ForeignProgramMakesAttachFailWithEbusy)
     ASSERT_GE(foreign_fd, 0);
     const unsigned foreign_id = prog_id_of_fd(foreign_fd);
     NetlinkAttachment cleanup(ifindex_, mode_flag(their_mode()));
-    ASSERT_EQ(bpf_xdp_attach(ifindex_, foreign_fd, mode_flag(their_mode()),
-                             nullptr),
-              0);
+    ASSERT_EQ(
+        bpf_xdp_attach(ifindex_, foreign_fd, mode_flag(their_mode()), nullptr),
+        0);
     close(foreign_fd);
 
     auto prog = XdpProgram::attach(ifindex_, kIfname, our_mode());
@@ -383,8 +380,7 @@ TEST_P(XdpProgramNetlinkTest, ForeignProgramMakesAttachFailWithEbusy)
     EXPECT_EQ(prog.error().code, EBUSY);
     const std::string &msg = prog.error().message;
     EXPECT_NE(msg.find(kIfname), std::string::npos) << msg;
-    EXPECT_NE(msg.find(std::to_string(foreign_id)), std::string::npos)
-        << msg;
+    EXPECT_NE(msg.find(std::to_string(foreign_id)), std::string::npos) << msg;
     EXPECT_NE(msg.find("foreign_pass"), std::string::npos) << msg;
 
     // Left alone.
@@ -393,10 +389,9 @@ TEST_P(XdpProgramNetlinkTest, ForeignProgramMakesAttachFailWithEbusy)
 
 INSTANTIATE_TEST_SUITE_P(
     Modes, XdpProgramNetlinkTest,
-    ::testing::Combine(::testing::Values(XdpAttachMode::kNative,
-                                         XdpAttachMode::kGeneric),
-                       ::testing::Values(XdpAttachMode::kNative,
-                                         XdpAttachMode::kGeneric)),
+    ::testing::Combine(
+        ::testing::Values(XdpAttachMode::kNative, XdpAttachMode::kGeneric),
+        ::testing::Values(XdpAttachMode::kNative, XdpAttachMode::kGeneric)),
     [](const auto &info) {
         return std::string("Their") + mode_name(std::get<0>(info.param)) +
                "Our" + mode_name(std::get<1>(info.param));

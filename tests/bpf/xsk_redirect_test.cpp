@@ -49,8 +49,7 @@ protected:
             return;
         }
         skel_.reset(xsk_redirect__open_and_load());
-        ASSERT_TRUE(skel_) << "loading xsk_redirect: "
-                           << std::strerror(errno);
+        ASSERT_TRUE(skel_) << "loading xsk_redirect: " << std::strerror(errno);
         prog_fd_ = bpf_program__fd(skel_->progs.xsk_redirect);
         map_fd_ = bpf_map__fd(skel_->maps.xsks_map);
     }
@@ -66,8 +65,8 @@ protected:
     {
         RunResult r = run_xdp(prog_fd_, frame, ifindex, queue);
         ASSERT_EQ(r.err, 0) << "BPF_PROG_RUN: " << std::strerror(-r.err);
-        EXPECT_EQ(r.verdict, XDP_PASS) << "frame of " << frame.size()
-                                       << " bytes on queue " << queue;
+        EXPECT_EQ(r.verdict, XDP_PASS)
+            << "frame of " << frame.size() << " bytes on queue " << queue;
         EXPECT_EQ(r.data_out, frame) << "the program modified the frame";
     }
 
@@ -166,12 +165,11 @@ TEST(XskRedirectSkeleton, MaxEntriesDefaultsTo64AndIsSettableBeforeLoad)
     bpf_map_info info;
     std::memset(&info, 0, sizeof info);
     __u32 len = sizeof info;
-    ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_map__fd(skel->maps.xsks_map), &info,
-                                     &len),
-              0);
+    ASSERT_EQ(
+        bpf_obj_get_info_by_fd(bpf_map__fd(skel->maps.xsks_map), &info, &len),
+        0);
     EXPECT_EQ(info.max_entries, 4u);
-    EXPECT_STREQ(bpf_program__name(skel->progs.xsk_redirect),
-                 "xsk_redirect");
+    EXPECT_STREQ(bpf_program__name(skel->progs.xsk_redirect), "xsk_redirect");
 }
 
 }  // namespace

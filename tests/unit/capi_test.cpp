@@ -67,7 +67,7 @@ TEST_F(CApi, UnknownModeIsEinval)
     EXPECT_EQ(afxdp_xdp_mode_from_string("turbo", &m), EINVAL);
     EXPECT_EQ(afxdp_xdp_mode_from_string("", &m), EINVAL);
     EXPECT_EQ(afxdp_xdp_mode_from_string(nullptr, &m), EINVAL);
-    EXPECT_EQ(m, AFXDP_XDP_MODE_NATIVE);   // Untouched on error.
+    EXPECT_EQ(m, AFXDP_XDP_MODE_NATIVE);  // Untouched on error.
 }
 
 TEST_F(CApi, OpenMissingDeviceIsEnodevWithOneError)
@@ -102,9 +102,8 @@ TEST_F(CApi, OpenTooManyQueuesIsEinvalWithOvsMessage)
     afxdp_port *port = nullptr;
     EXPECT_EQ(afxdp_port_open(&c, &port), EINVAL);
     EXPECT_EQ(errors(), 1);
-    EXPECT_EQ(last_error(), "lo: Too big 'n_rxq' (" +
-                                std::to_string(max + 3) + " > " +
-                                std::to_string(max) + ").");
+    EXPECT_EQ(last_error(), "lo: Too big 'n_rxq' (" + std::to_string(max + 3) +
+                                " > " + std::to_string(max) + ").");
 }
 
 TEST_F(CApi, OpenWithoutConfigIsEinval)
@@ -137,7 +136,7 @@ TEST_F(CApi, QueueStatsBadQidIsEinval)
     const char byte = 0;
     afxdp_tx_frame t = {&byte, 1};
     EXPECT_EQ(afxdp_tx_burst(p, 3, &t, 1, true), 0u);
-    afxdp_port_detach_xdp(p);     // Nothing attached: a no-op.
+    afxdp_port_detach_xdp(p);  // Nothing attached: a no-op.
     afxdp_port_detach_xdp(p);
 }
 

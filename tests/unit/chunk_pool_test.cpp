@@ -39,7 +39,7 @@ TEST(ChunkPool, MostRecentlyFreedComesBackFirst)
     ASSERT_EQ(pool.get_batch(b, 3), 3u);
     EXPECT_EQ(b[0], a[0]);
     EXPECT_EQ(b[1], a[2]);
-    EXPECT_EQ(b[2], 4u * kChunk);   // Then the untouched ones, in order.
+    EXPECT_EQ(b[2], 4u * kChunk);  // Then the untouched ones, in order.
 
     // A batch put behaves like puts in array order.
     const uint64_t back[2] = {b[0], b[1]};
@@ -89,8 +89,8 @@ TEST(ChunkPool, ConcurrentGetPutNeverDuplicatesOrLoses)
             uint32_t got = pool.get_batch(mine, want);
             for (uint32_t i = 0; i < got; i++) {
                 int expected = -1;
-                if (!owner[mine[i] / kChunk].compare_exchange_strong(
-                        expected, id)) {
+                if (!owner[mine[i] / kChunk].compare_exchange_strong(expected,
+                                                                     id)) {
                     duplicates++;
                 }
             }
@@ -106,6 +106,7 @@ TEST(ChunkPool, ConcurrentGetPutNeverDuplicatesOrLoses)
         }
     };
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; t++) {
         threads.emplace_back(worker, t);
     }

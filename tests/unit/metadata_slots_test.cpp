@@ -41,9 +41,9 @@ void check_slots(uint32_t n, uint32_t meta_size, int node)
 
 TEST(MetadataSlots, MappingAndAlignment)
 {
-    check_slots(64, 200, -1);     // About sizeof(struct dp_packet).
-    check_slots(8, 48, -1);       // Exactly one line with the header.
-    check_slots(8, 49, -1);       // One byte more: two lines.
+    check_slots(64, 200, -1);  // About sizeof(struct dp_packet).
+    check_slots(8, 48, -1);    // Exactly one line with the header.
+    check_slots(8, 49, -1);    // One byte more: two lines.
     check_slots(4, 0, -1);
 }
 

@@ -49,7 +49,7 @@ TEST(UmemArea, RejectsBadGeometry)
     c.chunk_size = 3000;
     EXPECT_EQ(UmemArea::create(c).error().code, EINVAL);
 
-    c.chunk_size = 1024;   // Below the kernel's minimum.
+    c.chunk_size = 1024;  // Below the kernel's minimum.
     EXPECT_EQ(UmemArea::create(c).error().code, EINVAL);
 }
 
@@ -93,7 +93,7 @@ TEST(UmemArea, RetiredAreaLivesUntilLastReleasedChunk)
     ASSERT_EQ(metas.size(), 3u);
     EXPECT_EQ(area->chunks_held(), 3u);
 
-    r.value().reset();                       // Owner retires.
+    r.value().reset();  // Owner retires.
     EXPECT_EQ(UmemArea::live_count(), before + 1);
     EXPECT_EQ(area->chunks_held(), 3u);
 
@@ -104,7 +104,7 @@ TEST(UmemArea, RetiredAreaLivesUntilLastReleasedChunk)
     // Memory is still usable by whoever holds the frames.
     std::memset(area->base(), 0, area->size());
 
-    UmemArea::release_batch(&metas[1], 2);   // The last ones: deleted.
+    UmemArea::release_batch(&metas[1], 2);  // The last ones: deleted.
     EXPECT_EQ(UmemArea::live_count(), before);
 }
 
@@ -146,7 +146,7 @@ TEST(UmemArea, ReleaseBatchMixesAreas)
     ASSERT_TRUE(a.ok() && b.ok());
     UmemArea *pa = a.value().get();
     UmemArea *pb = b.value().get();
-    std::vector<void *> ma = take(pa, 40);   // Only 16 exist.
+    std::vector<void *> ma = take(pa, 40);  // Only 16 exist.
     std::vector<void *> mb = take(pb, 2);
     ASSERT_EQ(ma.size(), 16u);
     std::vector<void *> mixed = {ma[0], mb[0], ma[1], ma[2], mb[1]};

@@ -22,7 +22,7 @@ namespace {
 using test::FakeKernel;
 
 constexpr uint32_t kChunk = 4096;
-constexpr uint32_t kHeadroom = 384;   // What the kernel leaves in copy mode.
+constexpr uint32_t kHeadroom = 384;  // What the kernel leaves in copy mode.
 constexpr uint32_t kMax = kChunk - kTxHeadroom;
 
 class XskQueueTest : public ::testing::Test {
@@ -45,13 +45,12 @@ protected:
     void expect_invariant(const char *step)
     {
         XskQueueStats s = queue_->stats();
-        EXPECT_EQ(s.chunks_free + s.chunks_fill + s.chunks_rx +
-                      s.chunks_held + s.chunks_tx + s.chunks_completion,
+        EXPECT_EQ(s.chunks_free + s.chunks_fill + s.chunks_rx + s.chunks_held +
+                      s.chunks_tx + s.chunks_completion,
                   s.chunks_total)
-            << step << ": free " << s.chunks_free << " fill "
-            << s.chunks_fill << " rx " << s.chunks_rx << " held "
-            << s.chunks_held << " tx " << s.chunks_tx << " completion "
-            << s.chunks_completion;
+            << step << ": free " << s.chunks_free << " fill " << s.chunks_fill
+            << " rx " << s.chunks_rx << " held " << s.chunks_held << " tx "
+            << s.chunks_tx << " completion " << s.chunks_completion;
     }
 
     uint32_t receive(uint32_t n, uint32_t len = 60, uint8_t tag = 0)
@@ -62,6 +61,7 @@ protected:
     std::vector<afxdp_tx_frame> frames(const std::vector<uint32_t> &lens)
     {
         std::vector<afxdp_tx_frame> f;
+        f.reserve(lens.size());
         for (uint32_t len : lens) {
             f.push_back({payload_.data(), len});
         }
@@ -70,7 +70,7 @@ protected:
 
     void SetUp() override
     {
-        payload_.resize(kChunk * 2);
+        payload_.resize(size_t{kChunk} * 2);
         for (size_t i = 0; i < payload_.size(); i++) {
             payload_[i] = char(i * 7);
         }
@@ -99,8 +99,8 @@ TEST_F(XskQueueTest, RefillFillsFreeRingSpace)
     EXPECT_EQ(s.chunks_fill, 16u);
     EXPECT_EQ(s.chunks_free, 48u);
     expect_invariant("refill");
-    EXPECT_EQ(queue_->refill(), 0u);          // Ring full.
-    EXPECT_EQ(kernel_->take_fill(5), 5u);     // Kernel transit is fill too.
+    EXPECT_EQ(queue_->refill(), 0u);       // Ring full.
+    EXPECT_EQ(kernel_->take_fill(5), 5u);  // Kernel transit is fill too.
     EXPECT_EQ(queue_->stats().chunks_fill, 16u);
     expect_invariant("transit");
     EXPECT_EQ(queue_->refill(), 5u);
@@ -131,7 +131,7 @@ TEST_F(XskQueueTest, RxMapsDescriptorsToChunksAndSlots)
     ASSERT_EQ(queue_->rx_burst(f, 32), 5u);
     for (uint32_t i = 0; i < 5; i++) {
         // The pool hands out chunk 0, 1, 2... first.
-        EXPECT_EQ(f[i].chunk, area_->base() + i * kChunk);
+        EXPECT_EQ(f[i].chunk, area_->base() + size_t{i} * kChunk);
         EXPECT_EQ(f[i].meta, area_->slots().slot(i));
         EXPECT_EQ(umem::MetadataSlots::from_caller(f[i].meta)->owner,
                   area_.get());
@@ -247,14 +247,14 @@ TEST_F(XskQueueTest, TxDropsFramesWithBadLength)
     std::vector<struct xdp_desc> sent;
     kernel_->transmit(16, &sent);
     ASSERT_EQ(sent.size(), 2u);
-    EXPECT_EQ(sent[0].len, 60u);      // Order kept around the drops.
+    EXPECT_EQ(sent[0].len, 60u);  // Order kept around the drops.
     EXPECT_EQ(sent[1].len, 70u);
 }
 
 TEST_F(XskQueueTest, TxDropsWhenPoolIsEmpty)
 {
     make(16, 16);
-    EXPECT_EQ(queue_->refill(), 16u);   // Every chunk is on the fill ring.
+    EXPECT_EQ(queue_->refill(), 16u);  // Every chunk is on the fill ring.
     auto fr = frames({60, 60, 60, 60});
     EXPECT_EQ(queue_->tx_burst(fr.data(), 4), 0u);
     XskQueueStats s = queue_->stats();
@@ -283,7 +283,7 @@ TEST_F(XskQueueTest, TxDropsWhenRingIsFull)
     XskQueueStats s = queue_->stats();
     EXPECT_EQ(s.tx_dropped_ring_full, 4u);
     EXPECT_EQ(s.chunks_tx, 16u);
-    EXPECT_EQ(s.chunks_free, 48u);     // Unused chunks went back.
+    EXPECT_EQ(s.chunks_free, 48u);  // Unused chunks went back.
     expect_invariant("ring full");
     EXPECT_EQ(queue_->tx_burst(fr.data(), 1), 0u);
     EXPECT_EQ(queue_->stats().tx_dropped_ring_full, 5u);
@@ -306,6 +306,7 @@ TEST_F(XskQueueTest, LargeBurstsSpanSeveralBatches)
     EXPECT_EQ(queue_->rx_burst(f.data(), 100), 100u);
     expect_invariant("rx 100");
     std::vector<void *> metas;
+    metas.reserve(f.size());
     for (auto &x : f) {
         metas.push_back(x.meta);
     }
@@ -334,8 +335,7 @@ TEST_F(XskQueueTest, RandomTrafficKeepsEveryChunkAccountedFor)
             break;
         }
         case 4: {
-            uint32_t n = std::min<uint32_t>(uint32_t(held.size()),
-                                            rng() % 40);
+            uint32_t n = std::min<uint32_t>(uint32_t(held.size()), rng() % 40);
             umem::UmemArea::release_batch(held.data() + held.size() - n, n);
             held.resize(held.size() - n);
             break;
@@ -359,8 +359,7 @@ protected:
     void SetUp() override
     {
         XskQueueTest::SetUp();
-        ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds_),
-                  0);
+        ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, fds_), 0);
     }
     void TearDown() override
     {
