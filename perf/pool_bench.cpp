@@ -202,7 +202,7 @@ void BM_meta_rx_lookup(benchmark::State &state)
     }
     const auto addrs = burst_addrs();
     void *out[32];
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         for (size_t i = 0; i < addrs.size(); i++) {
             out[i] = slots.slot(uint32_t(addrs[i] >> kChunkShift));
         }
@@ -228,11 +228,12 @@ void BM_meta_release_lookup(benchmark::State &state)
     }
     const auto addrs = burst_addrs();
     std::vector<void *> metas;
+    metas.reserve(addrs.size());
     for (uint64_t a : addrs) {
         metas.push_back(slots.slot(uint32_t(a >> kChunkShift)));
     }
     uint64_t chunk_addrs[32];
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         for (size_t i = 0; i < metas.size(); i++) {
             chunk_addrs[i] =
                 uint64_t(MetadataSlots::from_caller(metas[i])->chunk)
@@ -259,7 +260,7 @@ void BM_meta_hashmap_lookup(benchmark::State &state)
     }
     const auto addrs = burst_addrs();
     void *out[32];
-    for (auto _ : state) {
+    for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
         for (size_t i = 0; i < addrs.size(); i++) {
             out[i] =
                 map.find(addrs[i] & ~uint64_t(kChunkSize - 1))->second.get();

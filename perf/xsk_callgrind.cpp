@@ -156,7 +156,7 @@ int main(int argc, char **argv)
         Harness h;
         if (!h.init())
             return 1;
-        rx_phase(h, kBatch * 64, part);  // Warm-up.
+        rx_phase(h, uint64_t{kBatch} * 64, part);  // Warm-up.
         CALLGRIND_ZERO_STATS;
         rx_phase(h, n, part);
         CALLGRIND_DUMP_STATS_AT(part);
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
         Harness h;
         if (!h.init())
             return 1;
-        tx_phase(h, kBatch * 64);
+        tx_phase(h, uint64_t{kBatch} * 64);
         CALLGRIND_ZERO_STATS;
         tx_phase(h, n);
         CALLGRIND_DUMP_STATS_AT("tx_burst");
