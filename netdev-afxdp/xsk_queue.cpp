@@ -96,6 +96,16 @@ uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
         fill_outstanding_.sub(n);
         rx_packets_.add(n);
         rx_bytes_.add(bytes);
+    } else if (fd_ >= 0 && tx_pending() &&
+               (!use_need_wakeup_ || xsk_ring_prod__needs_wakeup(rings_.tx))) {
+        // An idle poll with frames still on the tx ring.  In copy mode the
+        // kernel transmits only from inside a syscall, so frames it could
+        // not send while the peer pushed back would wait for the next
+        // send, which may never come once traffic stops.  One kick per idle
+        // poll while the backlog lasts; none while traffic flows.  The
+        // kernel serialises this with the tx thread's own kicks (xs->mutex)
+        // and we only read the ring here.
+        sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0);
     }
 
     // The kernel ran out of fill buffers and waits to be told there are

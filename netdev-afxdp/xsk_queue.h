@@ -84,7 +84,8 @@ public:
     uint32_t refill() noexcept;
 
     // Receives up to 'max' frames; each holds its chunk until released
-    // through umem::UmemArea::release*().
+    // through umem::UmemArea::release*().  An idle poll also kicks the
+    // kernel when frames are still waiting on the tx ring.
     uint32_t rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept;
 
     // Drains the completion ring, then copies up to 'n' frames into chunks
@@ -122,6 +123,14 @@ private:
     };
 
     void kick_tx() noexcept;
+
+    // Whether the kernel has not yet consumed everything on the tx ring.
+    // Reads only the shared indexes, so any thread may ask.
+    bool tx_pending() const noexcept
+    {
+        return __atomic_load_n(rings_.tx->producer, __ATOMIC_ACQUIRE) !=
+               __atomic_load_n(rings_.tx->consumer, __ATOMIC_ACQUIRE);
+    }
 
     const XskRings rings_;
     umem::UmemArea *const area_;

@@ -10,7 +10,11 @@ PACKAGES=(
     libgtest-dev googletest libbenchmark-dev
     libssl-dev libcap-ng-dev autoconf automake libtool python3
     openvswitch-source
-    iproute2 iputils-ping netcat-openbsd ethtool tcpdump
+    iproute2 iputils-ping netcat-openbsd ethtool tcpdump libcap2-bin
+    # Lint and sanitizer tiers, callgrind harness.
+    clang-format clang-tidy cppcheck valgrind
+    # perf/bench contenders and plot: dpdk-testpmd with net_af_xdp.
+    dpdk librte-net-af-xdp23 python3-matplotlib
     # Debian's upstream OVS: only the baseline of demo.sh --compare-upstream.
     openvswitch-switch
 )

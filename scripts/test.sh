@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs everything CI runs: installs dependencies, builds, then every test
-# tier (unit, bpf, system).  Needs root: the bpf and system tiers load XDP
-# programs and build network namespaces, and they never skip.
+# tier (unit, bpf, system), the lint and sanitizer checks and the benchmark
+# smoke test.  Needs root: the bpf and system tiers load XDP programs and
+# build network namespaces, and they never skip.
 # Exit status is non-zero when anything failed.  The last line is
 # "N passed, M failed" (tests; a failed deps/build step counts as failed).
 set -euo pipefail
@@ -73,4 +74,23 @@ run_tier() {
 for tier in "${TIERS[@]}"; do
     run_tier "$tier"
 done
+
+# run_check NAME COMMAND...: one more check that counts as one test.
+run_check() {
+    local name=$1
+    shift
+    log "== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+    fi
+}
+# Static analysis and the unit tier under ASan+UBSan and TSan.
+run_check lint ./scripts/lint.sh
+run_check sanitize ./scripts/sanitize.sh
+# Every benchmark contender forwards (a smoke test: no timing is asserted).
+run_check bench-quick ./perf/bench --quick \
+    --out "$BUILD_DIR/perf-results/ci-quick"
 ((${#failures[@]} == 0))

@@ -407,5 +407,49 @@ TEST_F(KickTest, NothingPendingNoKick)
     EXPECT_EQ(kicks(), 0);
 }
 
+TEST_F(KickTest, IdleRxPollKicksPendingTx)
+{
+    make(64, 16, fds_[0], false);
+    auto fr = frames({60, 60});
+    queue_->tx_burst(fr.data(), 2);
+    EXPECT_EQ(kicks(), 1);
+    afxdp_rx_frame rx[4];
+    // The kernel has not consumed the tx ring: every idle poll kicks.
+    EXPECT_EQ(queue_->rx_burst(rx, 4), 0u);
+    EXPECT_EQ(queue_->rx_burst(rx, 4), 0u);
+    EXPECT_EQ(kicks(), 2);
+    // Once it has, idle polls stay silent.
+    kernel_->transmit(2);
+    EXPECT_EQ(queue_->rx_burst(rx, 4), 0u);
+    EXPECT_EQ(kicks(), 0);
+}
+
+TEST_F(KickTest, BusyRxPollDoesNotKick)
+{
+    make(64, 16, fds_[0], false);
+    auto fr = frames({60});
+    queue_->tx_burst(fr.data(), 1);
+    EXPECT_EQ(kicks(), 1);
+    queue_->refill();
+    ASSERT_EQ(receive(1), 1u);
+    afxdp_rx_frame rx[4];
+    ASSERT_EQ(queue_->rx_burst(rx, 4), 1u);
+    EXPECT_EQ(kicks(), 0);
+    umem::UmemArea::release(rx[0].meta);
+}
+
+TEST_F(KickTest, IdleRxPollHonoursNeedWakeup)
+{
+    make(64, 16, fds_[0], true);
+    auto fr = frames({60});
+    queue_->tx_burst(fr.data(), 1);
+    afxdp_rx_frame rx[4];
+    EXPECT_EQ(queue_->rx_burst(rx, 4), 0u);
+    EXPECT_EQ(kicks(), 0);
+    kernel_->set_tx_flags(XDP_RING_NEED_WAKEUP);
+    EXPECT_EQ(queue_->rx_burst(rx, 4), 0u);
+    EXPECT_EQ(kicks(), 1);
+}
+
 }  // namespace
 }  // namespace afxdp::netdev
