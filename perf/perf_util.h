@@ -12,6 +12,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -98,6 +100,35 @@ Result<std::vector<T>> read_percpu(int map_fd, std::uint32_t key)
     if (!r)
         return r.error();
     return values;
+}
+
+// The main() every perf tool shares: parse the options, answer --help,
+// report a bad option (exit 2), route libbpf's messages, stop cleanly on
+// SIGINT/SIGTERM, then run.  Only allocation failures can throw this far;
+// they are reported instead of aborting.
+template <typename Parse, typename Usage, typename Run>
+int tool_main(const char *prog, int argc, char **argv, Parse parse, Usage usage,
+              Run run) noexcept
+{
+    try {
+        bool help = false;
+        auto opts = parse(argc, argv, help);
+        if (help) {
+            usage(stdout);
+            return 0;
+        }
+        if (!opts) {
+            std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", prog,
+                         opts.error().message.c_str(), prog);
+            return 2;
+        }
+        set_libbpf_logging(opts.value().verbose);
+        install_stop_handler();
+        return run(opts.value());
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "%s: %s\n", prog, e.what());
+        return 1;
+    }
 }
 
 }  // namespace afxdp::perf

@@ -303,24 +303,5 @@ int run(const Options &o)
 int main(int argc, char **argv)
 {
     using namespace afxdp::perf;
-    // Only std::bad_alloc and friends can get here: report, do not abort.
-    try {
-        bool help = false;
-        auto opts = parse_options(argc, argv, help);
-        if (help) {
-            usage(stdout);
-            return 0;
-        }
-        if (!opts) {
-            std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", kProg,
-                         opts.error().message.c_str(), kProg);
-            return 2;
-        }
-        set_libbpf_logging(opts.value().verbose);
-        install_stop_handler();
-        return run(opts.value());
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "%s: %s\n", kProg, e.what());
-        return 1;
-    }
+    return tool_main(kProg, argc, argv, parse_options, usage, run);
 }
