@@ -56,15 +56,8 @@ check_san() {
 }
 OVS_LOG_ALLOW="\|netdev_afxdp\|ERR\|$P0: Incorrect xdp-mode \(bogus\)"
 
-topo_add_host 0 2
-topo_add_host 1 2
-ovs_start
-ovs_add_bridge "$BR"
 # Two queues each: a queue without a socket would drop what veth puts on it.
-ovs_add_afxdp_port "$BR" "$P0" n_rxq=2
-ovs_add_afxdp_port "$BR" "$P1" n_rxq=2
-port_wait_ready "$P0"
-port_wait_ready "$P1"
+sys_setup --queues 2 n_rxq=2
 # The reports would really land in SAN_DIR: the daemon runs the sanitizer
 # runtimes and got the options through ip netns exec and --detach.
 grep -q libasan "/proc/$VSWITCHD_PID/maps" ||

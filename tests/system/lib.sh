@@ -66,13 +66,18 @@ OVS_LOG_ALLOW=${OVS_LOG_ALLOW:-}
 TEST_TMP=$(mktemp -d "/tmp/afxdp-test-$AFXDP_TAG.XXXXXX")
 on_exit "rm -rf -- $TEST_TMP"
 
-# sys_setup [OPTION=VALUE...]: namespaces, veths, OVS, bridge, and both
-# afxdp ports with the given interface options; waits until both ports
-# work.
+# sys_setup [--queues N] [OPTION=VALUE...]: namespaces, veths (with N
+# queues each, default 1), OVS, bridge, and both afxdp ports with the given
+# interface options; waits until both ports work.
 # shellcheck disable=SC2120 # options are optional
 sys_setup() {
-    topo_add_host 0
-    topo_add_host 1
+    local queues=1
+    if [[ ${1:-} == --queues ]]; then
+        queues=$2
+        shift 2
+    fi
+    topo_add_host 0 "$queues"
+    topo_add_host 1 "$queues"
     ovs_start
     ovs_add_bridge "$BR"
     ovs_add_afxdp_port "$BR" "$P0" "$@"

@@ -15,14 +15,7 @@ OVS_PMD_CPU_MASK=0x3
 
 QKEYS=(rx_packets rx_bytes tx_packets tx_bytes chunks_total)
 
-topo_add_host 0 2
-topo_add_host 1 2
-ovs_start
-ovs_add_bridge "$BR"
-ovs_add_afxdp_port "$BR" "$P0" n_rxq=2
-ovs_add_afxdp_port "$BR" "$P1" n_rxq=2
-port_wait_ready "$P0"
-port_wait_ready "$P1"
+sys_setup --queues 2 n_rxq=2
 
 # rxq_cores IFNAME QID: the core ids polling that queue, per pmd-rxq-show.
 rxq_cores() {

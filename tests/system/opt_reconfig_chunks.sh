@@ -9,14 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 STATES=(free fill rx held tx completion)
 
-topo_add_host 0 2
-topo_add_host 1 2
-ovs_start
-ovs_add_bridge "$BR"
-ovs_add_afxdp_port "$BR" "$P0" n_rxq=2
-ovs_add_afxdp_port "$BR" "$P1" n_rxq=2
-port_wait_ready "$P0"
-port_wait_ready "$P1"
+sys_setup --queues 2 n_rxq=2
 check_ping_all
 
 # Traffic for the whole reconfiguration sequence: UDP floods both ways
