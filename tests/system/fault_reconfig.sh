@@ -52,8 +52,8 @@ step() {
     vsctl "$@" || fail "cycle $cycle: $what: ovs-vsctl failed"
     port_wait_ready "$P0"
     port_wait_ready "$P1"
-    ping_within 0 "$IP4_1" 5 ||
-        fail "cycle $cycle: no forwarding within 5 s after $what"
+    ping_within 0 "$IP4_1" 10 ||
+        fail "cycle $cycle: no forwarding within 10 s after $what"
 }
 
 # del_p1 CYCLE: P1 leaves the bridge (taking its XDP program with it) while
