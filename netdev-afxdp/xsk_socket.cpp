@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "netdev-afxdp/params.h"
 
@@ -19,6 +21,14 @@
 #endif
 
 namespace afxdp::netdev {
+
+namespace {
+
+// Up to about one second for the kernel to release a queue (see create()).
+constexpr int kBindBusyRetries = 50;
+constexpr auto kBindBusyWait = std::chrono::milliseconds(20);
+
+}  // namespace
 
 void XskSocket::UmemDeleter::operator()(struct xsk_umem *umem) const noexcept
 {
@@ -61,14 +71,6 @@ Result<std::unique_ptr<XskSocket>> XskSocket::create(
     ucfg.frame_size = kChunkSize;
     ucfg.frame_headroom = kFrameHeadroom;
     ucfg.flags = 0;
-    struct xsk_umem *umem = nullptr;
-    int rc = xsk_umem__create(&umem, s->area_->base(), s->area_->size(),
-                              &s->fill_, &s->comp_, &ucfg);
-    if (rc) {
-        return Error::from_negative(
-            rc, where + "cannot register UMEM: " + strerror(-rc));
-    }
-    s->umem_.reset(umem);
 
     struct xsk_socket_config xcfg = {};
     xcfg.rx_size = kRingSize;
@@ -81,16 +83,40 @@ Result<std::unique_ptr<XskSocket>> XskSocket::create(
     if (config.use_need_wakeup) {
         xcfg.bind_flags |= XDP_USE_NEED_WAKEUP;
     }
-    struct xsk_socket *xsk = nullptr;
-    rc = xsk_socket__create(&xsk, config.ifname.c_str(), config.queue_id,
-                            s->umem_.get(), &s->rx_, &s->tx_, &xcfg);
-    if (rc) {
+
+    // The kernel releases a closed socket's hold on its queue from deferred
+    // work (xp_release_deferred, after an RCU grace period), so a socket
+    // reopened on the same queue right after a reconfiguration can find it
+    // still taken: bind() says EBUSY.  Wait for the release, a bounded
+    // number of times.  A failed bind leaves libxdp's UMEM rings unusable,
+    // so each attempt registers the UMEM afresh.
+    for (int attempt = 0;; attempt++) {
+        struct xsk_umem *umem = nullptr;
+        int rc = xsk_umem__create(&umem, s->area_->base(), s->area_->size(),
+                                  &s->fill_, &s->comp_, &ucfg);
+        if (rc) {
+            return Error::from_negative(
+                rc, where + "cannot register UMEM: " + strerror(-rc));
+        }
+        s->umem_.reset(umem);
+
+        struct xsk_socket *xsk = nullptr;
+        rc = xsk_socket__create(&xsk, config.ifname.c_str(), config.queue_id,
+                                s->umem_.get(), &s->rx_, &s->tx_, &xcfg);
+        if (!rc) {
+            s->socket_.reset(xsk);
+            break;
+        }
+        s->umem_.reset();
+        if (rc == -EBUSY && attempt < kBindBusyRetries) {
+            std::this_thread::sleep_for(kBindBusyWait);
+            continue;
+        }
         return Error::from_negative(
             rc, where + "cannot create AF_XDP socket (" +
                     (config.zero_copy ? "zero-copy" : "copy") +
                     " mode): " + strerror(-rc));
     }
-    s->socket_.reset(xsk);
 
     XskRings rings{&s->fill_, &s->comp_, &s->rx_, &s->tx_};
     s->queue_.emplace(rings, s->area_.get(), s->fd(), config.use_need_wakeup,
