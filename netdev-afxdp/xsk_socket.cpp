@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "netdev-afxdp/log.h"
 #include "netdev-afxdp/params.h"
 
 #ifndef SOL_XDP
@@ -24,8 +25,9 @@ namespace afxdp::netdev {
 
 namespace {
 
-// Up to about one second for the kernel to release a queue (see create()).
-constexpr int kBindBusyRetries = 50;
+// Up to about five seconds for the kernel to release a queue (see
+// create()); under load the release has been seen to take over a second.
+constexpr int kBindBusyRetries = 250;
 constexpr auto kBindBusyWait = std::chrono::milliseconds(20);
 
 }  // namespace
@@ -105,6 +107,13 @@ Result<std::unique_ptr<XskSocket>> XskSocket::create(
                                 s->umem_.get(), &s->rx_, &s->tx_, &xcfg);
         if (!rc) {
             s->socket_.reset(xsk);
+            if (attempt) {
+                log(AFXDP_LOG_INFO,
+                    "%s: queue %u: waited %d ms for the kernel to release "
+                    "the queue",
+                    config.ifname.c_str(), config.queue_id,
+                    attempt * int(kBindBusyWait.count()));
+            }
             break;
         }
         s->umem_.reset();
