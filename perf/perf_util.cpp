@@ -7,6 +7,8 @@
  */
 #include "perf/perf_util.h"
 
+#include <getopt.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
@@ -136,6 +138,31 @@ Result<std::uint64_t> parse_uint(const std::string &text, std::uint64_t min,
                                  std::to_string(min) + ".." +
                                  std::to_string(max) + ", got " + text};
     return static_cast<std::uint64_t>(v);
+}
+
+Error getopt_error(int c, char **argv)
+{
+    if (c == ':')
+        return Error{EINVAL, std::string("option ") + argv[optind - 1] +
+                                 " needs an argument"};
+    return Error{EINVAL, std::string("unknown option ") + argv[optind - 1]};
+}
+
+Result<void> no_operands(int argc, char **argv)
+{
+    if (optind < argc)
+        return Error{EINVAL,
+                     std::string("unexpected argument '") + argv[optind] + "'"};
+    return {};
+}
+
+Result<bool> parse_generic_mode(const std::string &arg)
+{
+    if (arg == "native" || arg == "drv")
+        return false;
+    if (arg == "generic" || arg == "skb")
+        return true;
+    return Error{EINVAL, "--mode must be native or generic, not '" + arg + "'"};
 }
 
 Result<double> parse_seconds(const std::string &text, const char *what)

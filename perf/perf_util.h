@@ -68,6 +68,16 @@ void sleep_until(double deadline) noexcept;
 Result<std::uint64_t> parse_uint(const std::string &text, std::uint64_t min,
                                  std::uint64_t max, const char *what);
 Result<double> parse_seconds(const std::string &text, const char *what);
+
+// getopt_long() (with opterr = 0 and a leading ':' in the option string)
+// returned ':' (missing argument) or '?' (unknown option): the Error.
+Error getopt_error(int c, char **argv);
+
+// What getopt_long() left over: an Error for the first stray argument.
+Result<void> no_operands(int argc, char **argv);
+
+// --mode: "native" (or "drv") or "generic" (or "skb"); true for generic.
+Result<bool> parse_generic_mode(const std::string &arg);
 Result<MacAddr> parse_mac(const std::string &text);
 // "0,2-3" -> {0, 2, 3}.
 Result<std::vector<int>> parse_cpu_list(const std::string &text);

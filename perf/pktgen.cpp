@@ -346,17 +346,11 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
         case 'j': o.json = true; break;
         case 'v': o.verbose = true; break;
         case 'h': help = true; return o;
-        case ':':
-            return Error{EINVAL, std::string("option ") + argv[optind - 1] +
-                                     " needs an argument"};
-        default:
-            return Error{EINVAL,
-                         std::string("unknown option ") + argv[optind - 1]};
+        default: return getopt_error(c, argv);
         }
     }
-    if (optind < argc)
-        return Error{EINVAL,
-                     std::string("unexpected argument '") + argv[optind] + "'"};
+    if (auto r = no_operands(argc, argv); !r)
+        return r.error();
     if (o.dev.empty())
         return Error{EINVAL, "--dev IFNAME is required"};
     if (!o.cpus.empty()) {

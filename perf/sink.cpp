@@ -102,15 +102,13 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
         std::string arg = optarg ? optarg : "";
         switch (c) {
         case 'i': o.dev = arg; break;
-        case 'm':
-            if (arg == "native" || arg == "drv")
-                o.generic = false;
-            else if (arg == "generic" || arg == "skb")
-                o.generic = true;
-            else
-                return Error{EINVAL, "--mode must be native or generic, not '" +
-                                         arg + "'"};
+        case 'm': {
+            auto generic = parse_generic_mode(arg);
+            if (!generic)
+                return generic.error();
+            o.generic = generic.value();
             break;
+        }
         case 'I':
         case 'd': {
             auto s = parse_seconds(arg, c == 'I' ? "--interval" : "--duration");
@@ -124,17 +122,11 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
         case 'j': o.json = true; break;
         case 'v': o.verbose = true; break;
         case 'h': help = true; return o;
-        case ':':
-            return Error{EINVAL, std::string("option ") + argv[optind - 1] +
-                                     " needs an argument"};
-        default:
-            return Error{EINVAL,
-                         std::string("unknown option ") + argv[optind - 1]};
+        default: return getopt_error(c, argv);
         }
     }
-    if (optind < argc)
-        return Error{EINVAL,
-                     std::string("unexpected argument '") + argv[optind] + "'"};
+    if (auto r = no_operands(argc, argv); !r)
+        return r.error();
     if (o.dev.empty())
         return Error{EINVAL, "--dev IFNAME is required"};
     return o;

@@ -103,27 +103,20 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
         case 'i': o.in = arg; break;
         case 'o': o.out = arg; break;
         case kOptDrop: o.drop = true; break;
-        case 'm':
-            if (arg == "native" || arg == "drv")
-                o.generic = false;
-            else if (arg == "generic" || arg == "skb")
-                o.generic = true;
-            else
-                return Error{EINVAL, "--mode must be native or generic"};
+        case 'm': {
+            auto generic = parse_generic_mode(arg);
+            if (!generic)
+                return generic.error();
+            o.generic = generic.value();
             break;
+        }
         case 'v': o.verbose = true; break;
         case 'h': help = true; return o;
-        case ':':
-            return Error{EINVAL, std::string("option ") + argv[optind - 1] +
-                                     " needs an argument"};
-        default:
-            return Error{EINVAL,
-                         std::string("unknown option ") + argv[optind - 1]};
+        default: return getopt_error(c, argv);
         }
     }
-    if (optind < argc)
-        return Error{EINVAL,
-                     std::string("unexpected argument '") + argv[optind] + "'"};
+    if (auto r = no_operands(argc, argv); !r)
+        return r.error();
     if (o.in.empty())
         return Error{EINVAL, "--in IFNAME is required"};
     if (o.out.empty() == !o.drop)
