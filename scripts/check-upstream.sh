@@ -63,8 +63,6 @@ OUT_ROOT=$BUILD/check-upstream
 TARBALL=/usr/src/openvswitch/openvswitch.tar.gz
 UPSTREAM_SRC=$BUILD/ovs-upstream-src
 SYSTEM_PYTHON3=/usr/bin/python3
-SUITE_PACKAGES=(netcat-openbsd lftp conntrack iptables python3-pyftpdlib
-    python3-scapy ethtool tcpdump)
 
 # sed commands added to check_logs for upstream's provider only.  Each
 # matches one message (module netdev_afxdp, at its level) that upstream's
@@ -167,17 +165,10 @@ make_var() {
 
 elapsed() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
+# The suite's tools (lftp, conntrack, scapy, ...) come with the project's
+# own dependencies.
 ensure_packages() {
-    local p missing=()
-    for p in "${SUITE_PACKAGES[@]}"; do
-        [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == \
-            'install ok installed' ]] || missing+=("$p")
-    done
-    [[ ${#missing[@]} -eq 0 ]] && return 0
-    log "installing test tools: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        --no-install-recommends "${missing[@]}" >/dev/null ||
-        die "apt-get install ${missing[*]} failed"
+    "$ROOT/scripts/deps.sh" >/dev/null || die "scripts/deps.sh failed"
 }
 
 # ---- OVS trees -----------------------------------------------------------

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Installs what building and testing ovs-afxdp needs on Debian 12.
-# Idempotent: when every package is already installed it does nothing and
-# takes well under a second.
+# Installs what building, testing and benchmarking ovs-afxdp needs on
+# Debian 12, then checks that every command the tests, scripts and perf/
+# call is there.  Idempotent: when every package is already installed it
+# installs nothing and takes well under a second.
+#
+#   deps.sh           install what is missing, then check the tools
+#   deps.sh --check   only check: name each missing tool and the package
+#                     that provides it; exit 1 if any is missing
 set -euo pipefail
 
 PACKAGES=(
@@ -11,13 +16,66 @@ PACKAGES=(
     libssl-dev libcap-ng-dev autoconf automake libtool python3
     openvswitch-source
     iproute2 iputils-ping netcat-openbsd ethtool tcpdump libcap2-bin
+    util-linux coreutils procps
     # Lint and sanitizer tiers, callgrind harness.
     clang-format clang-tidy cppcheck valgrind
-    # perf/bench contenders and plot: dpdk-testpmd with net_af_xdp.
-    dpdk librte-net-af-xdp23 python3-matplotlib
-    # Debian's upstream OVS: only the baseline of demo.sh --compare-upstream.
+    # perf/bench contenders and plot: dpdk-testpmd (shipped in dpdk-dev,
+    # not in dpdk) with its net_af_xdp driver.
+    dpdk dpdk-dev librte-net-af-xdp23 python3-matplotlib
+    # OVS's own system-afxdp suite (scripts/check-upstream.sh and the CI
+    # subset in test.sh).
+    lftp conntrack iptables python3-pyftpdlib python3-scapy
+    # Debian's upstream OVS: the baseline of perf/bench and
+    # demo.sh --compare-upstream.
     openvswitch-switch
 )
+
+# Every command a test, script or benchmark runs, with the package that
+# provides it: "command package".  Checked after installing, so that a
+# package list that lost a tool fails here, naming it, instead of in the
+# middle of a tier.
+TOOLS=(
+    "cmake cmake" "make make" "clang clang" "bpftool bpftool"
+    "autom4te autoconf" "automake automake" "libtoolize libtool"
+    "ip iproute2" "bridge iproute2" "ss iproute2" "ping iputils-ping"
+    "nc netcat-openbsd" "ethtool ethtool" "tcpdump tcpdump"
+    "capsh libcap2-bin" "flock util-linux" "nsenter util-linux"
+    "unshare util-linux" "taskset util-linux" "timeout coreutils"
+    "sha256sum coreutils" "sysctl procps"
+    "clang-format clang-format" "clang-tidy clang-tidy" "cppcheck cppcheck"
+    "valgrind valgrind" "callgrind_annotate valgrind"
+    "dpdk-testpmd dpdk-dev" "lftp lftp" "conntrack conntrack"
+    "iptables iptables" "ovs-vswitchd openvswitch-switch"
+    "/usr/bin/python3 python3"
+)
+# Python modules, imported by Debian's interpreter (/usr/bin/python3; the
+# python3 on PATH may be another one that cannot see Debian's packages).
+PY_MODULES=("matplotlib python3-matplotlib" "scapy python3-scapy"
+    "pyftpdlib python3-pyftpdlib")
+
+check_tools() {
+    local entry cmd pkg missing=()
+    for entry in "${TOOLS[@]}"; do
+        read -r cmd pkg <<<"$entry"
+        command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd ($pkg)")
+    done
+    for entry in "${PY_MODULES[@]}"; do
+        read -r cmd pkg <<<"$entry"
+        /usr/bin/python3 -c "import $cmd" >/dev/null 2>&1 ||
+            missing+=("python module $cmd ($pkg)")
+    done
+    if [[ ${#missing[@]} -ne 0 ]]; then
+        echo "deps: missing tools: ${missing[*]}" >&2
+        return 1
+    fi
+    echo "deps: all ${#TOOLS[@]} tools and ${#PY_MODULES[@]} python" \
+        "modules present"
+}
+
+if [[ ${1:-} == --check ]]; then
+    check_tools
+    exit
+fi
 
 # One dpkg-query for all: the installed ones, then whatever is not listed.
 mapfile -t installed < <(dpkg-query -W -f='${Package} ${Status}\n' \
@@ -28,7 +86,8 @@ for p in "${PACKAGES[@]}"; do
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
     echo "deps: all ${#PACKAGES[@]} packages present"
-    exit 0
+    check_tools
+    exit
 fi
 
 echo "deps: installing ${missing[*]}"
@@ -45,3 +104,4 @@ install() {
     $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 install || { $SUDO apt-get update -q && install; }
+check_tools

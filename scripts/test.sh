@@ -46,6 +46,8 @@ step() {
         exit 1
     fi
 }
+# Installs what is missing, then names any tool a tier would call that is
+# still not there, before the first tier starts.
 step deps ./scripts/deps.sh
 step build ./scripts/build.sh
 
