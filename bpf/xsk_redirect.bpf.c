@@ -1,28 +1,46 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * xsk_redirect: the XDP program attached to every afxdp port.  Each frame
- * goes to the AF_XDP socket bound to the queue it arrived on; a frame on a
- * queue without a socket goes on to the kernel stack.
+ * xsk_redirect: the XDP program attached to every afxdp port.
  *
- * Why so little:
- *  - The classification belongs to OVS's userspace datapath.  Any filtering
- *    here would be a second, unaccounted datapath that OVS cannot see.
- *  - bpf_redirect_map() looks the socket up itself and returns its flags
- *    argument (XDP_PASS) on a miss (kernel net/core/filter.c,
- *    __bpf_xdp_redirect_map), so an explicit bpf_map_lookup_elem() would
- *    only add a second lookup per frame.  That fallback needs kernel 5.3.
- *  - The frame is never read, so there is no bounds check to get wrong and
- *    runts and jumbo frames are treated like any other frame.
- *  - No per-program state: counters come from the sockets (XDP_STATISTICS),
- *    so the program has nothing to reset when a port is reconfigured.
+ * Without the fast path (OVS's hw-offload off) each frame goes to the
+ * AF_XDP socket bound to the queue it arrived on, and a frame on a queue
+ * without a socket goes on to the kernel stack.  bpf_redirect_map() looks
+ * the socket up itself and returns its flags argument (XDP_PASS) on a miss
+ * (kernel net/core/filter.c, __bpf_xdp_redirect_map), so that is one helper
+ * call per frame and the frame is never read.
  *
- * The XSKMAP is keyed by rx queue index; its value is an AF_XDP socket fd
- * on update.  max_entries is a default that the loader overrides with
- * bpf_map__set_max_entries() before loading, to the device's queue count.
+ * With the fast path (cfg_fast_path, set by the loader; the verifier drops
+ * whatever a false constant disables), the program runs dpif-netdev's
+ * megaflows itself: parse (flow/parse.h), tuple-space lookup
+ * (flow/lookup.h), actions (flow/actions.h), output through a devmap or
+ * drop, per-flow counters.  Every frame it does not finish goes to the
+ * socket as before, with metadata in front of it (xdp_meta.h): the rx hash
+ * and, for a frame that matched a flow OVS must run itself (partial
+ * offload, or an output port that cannot take redirects now), the flow's
+ * mark, so that dpif-netdev skips its own lookup.  cfg_rx_hash alone
+ * computes the hash for every frame without running flows.
+ *
+ * Maps are sized by the loader before loading; a disabled feature's maps
+ * are shrunk to one entry.
  */
 #include <linux/bpf.h>
 
 #include <bpf/bpf_helpers.h>
+
+#include "bpf/flow/actions.h"
+#include "bpf/flow/flow_layout.h"
+#include "bpf/flow/lookup.h"
+#include "bpf/flow/parse.h"
+#include "bpf/flow/rx_hash.h"
+#include "bpf/xdp_meta.h"
+
+const volatile __u8 cfg_fast_path = 0;
+const volatile __u8 cfg_rx_hash = 0;
+
+/* Written by user space through the global data's memory mapping. */
+struct afxdp_mask_table mask_table;
+/* Raised by the program, read by user space: see xdp_meta.h. */
+__u32 meta_unsupported;
 
 struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -31,10 +49,169 @@ struct {
     __type(value, __u32);
 } xsks_map SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct afxdp_flow_key);
+    __type(value, struct afxdp_flow_actions);
+} flows SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct afxdp_flow_stats);
+} flow_stats SEC(".maps");
+
+/* Output slot -> ifindex.  A slot without an entry (the port is gone, or
+ * its device cannot take redirects now) makes the redirect fail, and the
+ * frame goes to OVS instead. */
+struct {
+    __uint(type, BPF_MAP_TYPE_DEVMAP);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} tx_ports SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct afxdp_xdp_counters);
+} counters SEC(".maps");
+
+#define AFXDP_COUNT(field)                                                \
+    do {                                                                  \
+        __u32 zero_ = 0;                                                  \
+        struct afxdp_xdp_counters *c_ =                                   \
+            bpf_map_lookup_elem(&counters, &zero_);                       \
+        if (c_) {                                                         \
+            c_->field++;                                                  \
+        }                                                                 \
+    } while (0)
+
+/* Hands the frame to the queue's AF_XDP socket with metadata in front of
+ * it.  Every frame gets metadata, if only to say it has nothing (flags 0):
+ * the bytes in front of a frame are otherwise whatever an earlier frame in
+ * the same chunk left there, and a stale mark would make OVS run the wrong
+ * flow. */
+static __always_inline int afxdp_to_ovs(struct xdp_md *ctx, __u32 meta_flags,
+                                        __u32 hash, __u32 mark)
+{
+    if (!meta_unsupported) {
+        struct afxdp_xdp_meta *meta = 0;
+        void *data = 0;
+
+        if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct afxdp_xdp_meta))) {
+            data = (void *)(long)ctx->data;
+            meta = (void *)(long)ctx->data_meta;
+        }
+        if (meta && (void *)(meta + 1) <= data) {
+            meta->flow_mark = mark;
+            meta->rx_hash = hash;
+            meta->flags = meta_flags;
+        } else {
+            /* The driver keeps no metadata: tell user space before this
+             * frame reaches the ring. */
+            meta_unsupported = 1;
+            AFXDP_COUNT(meta_failed);
+        }
+    }
+    return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+}
+
+static __always_inline void afxdp_count_flow(const struct afxdp_flow_actions *a,
+                                             const struct afxdp_parsed *p,
+                                             __u64 len)
+{
+    __u32 id = a->flow_id;
+    struct afxdp_flow_stats *s = bpf_map_lookup_elem(&flow_stats, &id);
+
+    if (s) {
+        s->packets++;
+        s->bytes += len;
+        /* jiffies: an inlined load, where a clock read is a call. */
+        s->used_jiffies = bpf_jiffies64();
+        s->tcp_flags |= p->key.tcp_flags;
+    }
+}
+
+/* Runs a fully offloaded flow.  The redirect target is chosen before the
+ * frame is touched, so that a port that cannot take it now leaves an
+ * unmodified frame for OVS. */
+static __always_inline int afxdp_execute(struct xdp_md *ctx,
+                                         const struct afxdp_parsed *p,
+                                         const struct afxdp_flow_actions *a)
+{
+    __u64 len = ctx->data_end - ctx->data;
+    int verdict = XDP_DROP;
+
+    if (a->flags & AFXDP_ACT_OUTPUT) {
+        verdict = bpf_redirect_map(&tx_ports, a->out_slot, XDP_PASS);
+        if (verdict != XDP_REDIRECT) {
+            AFXDP_COUNT(to_ovs_fallback);
+            return afxdp_to_ovs(ctx, AFXDP_XDP_META_HASH | AFXDP_XDP_META_MARK,
+                                afxdp_rx_hash(&p->key), a->mark);
+        }
+    }
+    afxdp_count_flow(a, p, len);
+    if (afxdp_actions_apply(ctx, p, a)) {
+        AFXDP_COUNT(action_failed);
+        return XDP_DROP;
+    }
+    return verdict;
+}
+
 SEC("xdp")
 int xsk_redirect(struct xdp_md *ctx)
 {
-    return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+    struct afxdp_parsed p;
+    struct afxdp_flow_actions *a;
+    __u32 meta = AFXDP_XDP_META_HASH;
+
+    if (!cfg_fast_path && !cfg_rx_hash) {
+        return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+    }
+
+    if (afxdp_parse(ctx, &p) != AFXDP_PARSE_OK) {
+        if (cfg_fast_path) {
+            AFXDP_COUNT(to_ovs_parse);
+        }
+        return afxdp_to_ovs(ctx, 0, 0, 0);
+    }
+    if (!cfg_fast_path) {
+        return afxdp_to_ovs(ctx, meta, afxdp_rx_hash(&p.key), 0);
+    }
+
+    a = afxdp_flow_lookup(&flows, &mask_table, &p.key);
+    if (!a) {
+        AFXDP_COUNT(to_ovs_miss);
+        return afxdp_to_ovs(ctx, meta, afxdp_rx_hash(&p.key), 0);
+    }
+    if (a->flags & AFXDP_ACT_TO_OVS) {
+        AFXDP_COUNT(to_ovs_partial);
+    } else if (afxdp_actions_check(&p, a)) {
+        AFXDP_COUNT(to_ovs_action);
+    } else {
+        return afxdp_execute(ctx, &p, a);
+    }
+    meta |= AFXDP_XDP_META_MARK;
+    return afxdp_to_ovs(ctx, meta, afxdp_rx_hash(&p.key), a->mark);
+}
+
+/* Not attached anywhere: user space runs it with BPF_PROG_RUN to read the
+ * kernel's jiffies next to CLOCK_MONOTONIC, to turn the flows' last-used
+ * jiffies into OVS's milliseconds. */
+__u64 clock_jiffies;
+__u64 clock_ns;
+
+SEC("xdp")
+int afxdp_clock(struct xdp_md *ctx)
+{
+    clock_jiffies = bpf_jiffies64();
+    clock_ns = bpf_ktime_get_ns();
+    return XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

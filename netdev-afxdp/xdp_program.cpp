@@ -28,6 +28,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
@@ -40,7 +41,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf/flow/flow_layout.h"
 #include "netdev-afxdp/log.h"
+// The skeleton names the program's global data types: after their header.
 #include "xsk_redirect.skel.h"
 
 namespace afxdp::netdev {
@@ -296,13 +299,52 @@ struct XdpProgram::State {
     std::string ifname;
     int ifindex = 0;
     XdpAttachMode mode = XdpAttachMode::kNative;
+    XdpProgramOptions options;
     unsigned prog_id = 0;
 };
+
+namespace {
+
+// Sizes the maps of the features 'options' enables; the others keep the
+// one entry they are declared with.
+Result<void> size_maps(xsk_redirect *skel, int ifindex,
+                       const std::string &ifname,
+                       const XdpProgramOptions &options)
+{
+    struct Size {
+        bpf_map *map;
+        uint32_t entries;
+        const char *what;
+    };
+    std::vector<Size> sizes;
+    if (unsigned n = device_max_queues(ifindex, ifname)) {
+        sizes.push_back({skel->maps.xsks_map, n, "XSKMAP"});
+    }
+    if (options.fast_path) {
+        sizes.push_back({skel->maps.flows, options.max_flows, "flow table"});
+        sizes.push_back(
+            {skel->maps.flow_stats, options.max_flows, "flow counters"});
+        sizes.push_back(
+            {skel->maps.tx_ports, AFXDP_FLOW_MAX_OUTPUTS, "output ports"});
+    }
+    for (const Size &size : sizes) {
+        if (int err = bpf_map__set_max_entries(size.map, size.entries)) {
+            return make_error(err, ifname, std::string("sizing ") + size.what,
+                              cause(err));
+        }
+    }
+    skel->rodata->cfg_fast_path = options.fast_path;
+    skel->rodata->cfg_rx_hash = options.rx_hash;
+    return {};
+}
+
+}  // namespace
 
 // ---- Init / free -------------------------------------------------------
 
 Result<XdpProgram> XdpProgram::attach(int ifindex, const std::string &ifname,
-                                      XdpAttachMode mode)
+                                      XdpAttachMode mode,
+                                      const XdpProgramOptions &options)
 {
     // Netlink queries succeed, empty, for a missing ifindex and
     // BPF_LINK_CREATE says EINVAL: check first, for a clear error.
@@ -316,6 +358,7 @@ Result<XdpProgram> XdpProgram::attach(int ifindex, const std::string &ifname,
     state->ifname = ifname;
     state->ifindex = ifindex;
     state->mode = mode;
+    state->options = options;
 
     state->skel.reset(xsk_redirect__open());
     if (!state->skel) {
@@ -323,11 +366,8 @@ Result<XdpProgram> XdpProgram::attach(int ifindex, const std::string &ifname,
         return make_error(err, ifname, "opening XDP program", cause(err));
     }
     xsk_redirect *skel = state->skel.get();
-    if (unsigned n = device_max_queues(ifindex, ifname)) {
-        int err = bpf_map__set_max_entries(skel->maps.xsks_map, n);
-        if (err) {
-            return make_error(err, ifname, "sizing XSKMAP", cause(err));
-        }
+    if (auto sized = size_maps(skel, ifindex, ifname, options); !sized) {
+        return sized.error();
     }
     if (int err = xsk_redirect__load(skel)) {
         return make_error(err, ifname, "loading XDP program", cause(err));
@@ -361,7 +401,9 @@ Result<XdpProgram> XdpProgram::attach(int ifindex, const std::string &ifname,
     return XdpProgram(std::move(state));
 }
 
-XdpProgram::XdpProgram(std::unique_ptr<State> state) : state_(std::move(state))
+XdpProgram::XdpProgram(std::unique_ptr<State> state)
+    : state_(std::move(state)),
+      meta_unsupported_(&state_->skel->bss->meta_unsupported)
 {
 }
 
@@ -413,6 +455,30 @@ XdpAttachMode XdpProgram::mode() const noexcept
 unsigned XdpProgram::prog_id() const noexcept
 {
     return state_ ? state_->prog_id : 0;
+}
+
+const XdpProgramOptions &XdpProgram::options() const noexcept
+{
+    return state_->options;
+}
+
+FastPathMaps XdpProgram::fast_path_maps() const noexcept
+{
+    FastPathMaps maps;
+    if (!state_ || !state_->options.fast_path) {
+        return maps;
+    }
+    xsk_redirect *skel = state_->skel.get();
+    maps.flows_fd = bpf_map__fd(skel->maps.flows);
+    maps.stats_fd = bpf_map__fd(skel->maps.flow_stats);
+    maps.tx_ports_fd = bpf_map__fd(skel->maps.tx_ports);
+    maps.counters_fd = bpf_map__fd(skel->maps.counters);
+    maps.clock_prog_fd = bpf_program__fd(skel->progs.afxdp_clock);
+    maps.max_flows = state_->options.max_flows;
+    maps.mask_table = &skel->bss->mask_table;
+    maps.clock_jiffies = &skel->bss->clock_jiffies;
+    maps.clock_ns = &skel->bss->clock_ns;
+    return maps;
 }
 
 unsigned XdpProgram::attached_prog_id(int ifindex) noexcept

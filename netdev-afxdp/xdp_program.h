@@ -16,14 +16,40 @@
 #ifndef AFXDP_NETDEV_XDP_PROGRAM_H
 #define AFXDP_NETDEV_XDP_PROGRAM_H
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
+#include "bpf/flow/flow_layout.h"
 #include "netdev-afxdp/result.h"
 
 namespace afxdp::netdev {
 
 enum class XdpAttachMode { kNative, kGeneric };
+
+// What the program does besides redirecting to the sockets (bpf/
+// xsk_redirect.bpf.c); fixed at load time, so the verifier removes what is
+// off.
+struct XdpProgramOptions {
+    bool fast_path = false;  // Run offloaded megaflows (hw-offload=true).
+    bool rx_hash = false;    // Hand every frame's 5-tuple hash to OVS.
+    uint32_t max_flows = 0;  // Flow table size when fast_path.
+};
+
+// The fast path's maps and global data, owned by the program: valid while
+// it lives.  'mask_table' and the scalars are the program's global data,
+// mapped into this process.
+struct FastPathMaps {
+    int flows_fd = -1;      // HASH: afxdp_flow_key -> afxdp_flow_actions.
+    int stats_fd = -1;      // PERCPU_ARRAY: flow id -> afxdp_flow_stats.
+    int tx_ports_fd = -1;   // DEVMAP: output slot -> ifindex.
+    int counters_fd = -1;   // PERCPU_ARRAY[1]: afxdp_xdp_counters.
+    int clock_prog_fd = -1; // Samples jiffies and CLOCK_MONOTONIC.
+    uint32_t max_flows = 0;
+    afxdp_mask_table *mask_table = nullptr;
+    const volatile __u64 *clock_jiffies = nullptr;
+    const volatile __u64 *clock_ns = nullptr;
+};
 
 // Name of our program as the kernel reports it (bpftool prog show).
 inline constexpr const char *kXdpProgramName = "xsk_redirect";
@@ -32,7 +58,8 @@ class XdpProgram {
 public:
     // Loads the embedded program and attaches it to 'ifindex' in 'mode'.
     static Result<XdpProgram> attach(int ifindex, const std::string &ifname,
-                                     XdpAttachMode mode);
+                                     XdpAttachMode mode,
+                                     const XdpProgramOptions &options = {});
 
     XdpProgram(XdpProgram &&) noexcept;
     XdpProgram &operator=(XdpProgram &&) noexcept;
@@ -50,6 +77,22 @@ public:
 
     XdpAttachMode mode() const noexcept;
     unsigned prog_id() const noexcept;
+    const XdpProgramOptions &options() const noexcept;
+
+    // Only with options().fast_path; otherwise all fds are -1.
+    FastPathMaps fast_path_maps() const noexcept;
+
+    // Whether the device refused the metadata in front of a frame (raised
+    // by the program, never lowered): the rx path must ignore those bytes.
+    // Hot path: one load.
+    bool meta_unsupported() const noexcept
+    {
+        return *meta_unsupported_ != 0;
+    }
+    const volatile uint32_t *meta_unsupported_flag() const noexcept
+    {
+        return meta_unsupported_;
+    }
 
     // The id of whatever XDP program is attached to 'ifindex' (any mode), or
     // 0.  For tests and diagnostics.
@@ -59,6 +102,7 @@ private:
     struct State;
     explicit XdpProgram(std::unique_ptr<State>);
     std::unique_ptr<State> state_;
+    const volatile uint32_t *meta_unsupported_ = nullptr;
 };
 
 }  // namespace afxdp::netdev

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "fixtures.h"
+#include "bpf/flow/flow_layout.h"  // Before the skeleton: it names these.
 #include "xsk_redirect.skel.h"
 
 namespace afxdp::test {
