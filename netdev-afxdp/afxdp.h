@@ -73,6 +73,12 @@ struct afxdp_port_config {
     bool use_need_wakeup;
     uint32_t meta_size; /* Caller bytes preallocated per chunk. */
     int numa_node;      /* UMEM placement; -1: no preference. */
+    /* The XDP fast path (offloaded megaflows, netdev-afxdp/offload/) in
+     * the port's program, for a datapath with OVS's hw-offload on. */
+    bool fast_path;
+    /* Every frame's 5-tuple hash computed by the XDP program and handed
+     * over in afxdp_rx_frame.rx_hash. */
+    bool rx_hash;
 };
 
 /* Opens a port.  Returns 0 and sets '*portp', or a positive errno after
@@ -114,7 +120,17 @@ struct afxdp_rx_frame {
     uint32_t chunk_size; /* Bytes usable from 'chunk'. */
     uint32_t headroom;   /* Frame data starts at chunk + headroom. */
     uint32_t len;        /* Frame length. */
+    /* From the XDP program (bpf/xdp_meta.h), valid as 'xdp_flags' says:
+     * AFXDP_RX_HASH: 'rx_hash' is the frame's 5-tuple hash;
+     * AFXDP_RX_FLOW_MARK: the frame matched the offloaded megaflow whose
+     * OVS flow mark is 'flow_mark'. */
+    uint32_t xdp_flags;
+    uint32_t rx_hash;
+    uint32_t flow_mark;
 };
+
+#define AFXDP_RX_HASH 0x1u
+#define AFXDP_RX_FLOW_MARK 0x2u
 
 /* Refills queue 'qid's fill ring, then receives up to 'max' frames.
  * Returns the number received.  Each frame stays owned by the caller until

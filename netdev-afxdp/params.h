@@ -24,6 +24,9 @@ inline constexpr uint32_t kFrameHeadroom = 128;
 inline constexpr uint32_t kRingSize = 2048;         // fill, comp, rx, tx.
 inline constexpr uint32_t kChunksPerSocket = 8192;  // 32 MiB of UMEM.
 inline constexpr uint32_t kBatch = 32;              // Ring/pool batch size.
+// Megaflows one port's XDP fast path holds (flow table and counters; the
+// counters take 32 bytes per flow per CPU).
+inline constexpr uint32_t kMaxFastPathFlows = 16384;
 
 // Where received data starts in a chunk (the kernel reserves
 // XDP_PACKET_HEADROOM after the UMEM's frame headroom) and where we put

@@ -47,7 +47,11 @@ Result<void> Port::try_attempt(const Attempt &a,
 {
     if (!program_ || program_->mode() != a.attach) {
         program_.reset();
-        auto prog = XdpProgram::attach(ifindex_, ifname_, a.attach);
+        XdpProgramOptions options;
+        options.fast_path = config.fast_path;
+        options.rx_hash = config.rx_hash;
+        options.max_flows = kMaxFastPathFlows;
+        auto prog = XdpProgram::attach(ifindex_, ifname_, a.attach, options);
         if (!prog) {
             return prog.error();
         }
@@ -79,6 +83,10 @@ Result<void> Port::try_attempt(const Attempt &a,
             return sock.error();
         }
         sockets_.push_back(std::move(sock).value());
+        if (config.fast_path || config.rx_hash) {
+            sockets_.back()->queue().read_xdp_metadata(
+                program_->meta_unsupported_flag());
+        }
 
         if (auto r = program_->bind_queue(q, sockets_.back()->fd()); !r) {
             sockets_.pop_back();

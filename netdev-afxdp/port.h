@@ -44,7 +44,14 @@ public:
     void detach_xdp() noexcept;
 
     const std::string &ifname() const noexcept { return ifname_; }
+    int ifindex() const noexcept { return ifindex_; }
     afxdp_xdp_mode mode() const noexcept { return mode_; }
+
+    // The fast path's maps of the port's program (all fds -1 without it).
+    FastPathMaps fast_path_maps() const noexcept
+    {
+        return program_ ? program_->fast_path_maps() : FastPathMaps{};
+    }
     uint32_t n_queues() const noexcept { return uint32_t(sockets_.size()); }
     int queue_fd(uint32_t qid) const noexcept;
 

@@ -22,9 +22,14 @@
 #include <cstring>
 #include <mutex>
 
+#include "bpf/xdp_meta.h"
 #include "netdev-afxdp/params.h"
 
 namespace afxdp::netdev {
+
+// The rx frame's flags are the metadata's, copied as they are.
+static_assert(AFXDP_RX_HASH == AFXDP_XDP_META_HASH);
+static_assert(AFXDP_RX_FLOW_MARK == AFXDP_XDP_META_MARK);
 
 XskQueue::XskQueue(const XskRings &rings, umem::UmemArea *area, int fd,
                    bool use_need_wakeup, uint32_t tx_headroom,
@@ -78,6 +83,9 @@ uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
 
     if (n) {
         const umem::MetadataSlots &slots = area_->slots();
+        // The program's metadata is trusted only while the device keeps it
+        // (the flag is raised before any frame without it is produced).
+        const bool xdp_meta = meta_unsupported_ && !*meta_unsupported_;
         for (uint32_t i = 0; i < n; i++) {
             const struct xdp_desc *desc =
                 xsk_ring_cons__rx_desc(rings_.rx, idx + i);
@@ -88,6 +96,14 @@ uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
             f->chunk_size = chunk_size_;
             f->headroom = uint32_t(desc->addr - base);
             f->len = desc->len;
+            f->xdp_flags = 0;
+            if (xdp_meta) {
+                const auto *m = reinterpret_cast<const afxdp_xdp_meta *>(
+                    umem_base_ + desc->addr - sizeof(afxdp_xdp_meta));
+                f->xdp_flags = m->flags;
+                f->rx_hash = m->rx_hash;
+                f->flow_mark = m->flow_mark;
+            }
             bytes += desc->len;
         }
         // Take the references before the caller can release the frames.

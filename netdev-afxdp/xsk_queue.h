@@ -98,6 +98,15 @@ public:
 
     umem::SpinLock &tx_lock() noexcept { return tx_lock_; }
 
+    // Frames carry our XDP program's metadata (bpf/xdp_meta.h) in front of
+    // them; '*unsupported' is the program's flag that the device keeps none
+    // (then every frame's metadata is ignored).  Control path, before the
+    // first rx_burst().
+    void read_xdp_metadata(const volatile uint32_t *unsupported) noexcept
+    {
+        meta_unsupported_ = unsupported;
+    }
+
     // ---- Control path -------------------------------------------------
     XskQueueStats stats() const noexcept;
     int fd() const noexcept { return fd_; }
@@ -142,6 +151,7 @@ private:
     const uint32_t max_frame_len_;
     const int fd_;
     const bool use_need_wakeup_;
+    const volatile uint32_t *meta_unsupported_ = nullptr;
 
     // rx thread.
     alignas(64) Counter rx_packets_;
