@@ -51,6 +51,7 @@
 #include "dp-packet.h"
 #include "netdev-afxdp.h"
 #include "netdev-linux-private.h"
+#include "netdev-offload.h"
 #include "netdev-provider.h"
 #include "openvswitch/vlog.h"
 #include "ovs-thread.h"
@@ -58,7 +59,9 @@
 #include "smap.h"
 #include "util.h"
 
+#include "dpif/netdev-afxdp-offload.h"
 #include "netdev-afxdp/afxdp.h"
+#include "netdev-afxdp/offload/afxdp_offload.h"
 
 VLOG_DEFINE_THIS_MODULE(netdev_afxdp);
 
@@ -96,6 +99,11 @@ struct netdev_afxdp {
 
     /* Why the last reconfigure() failed (status "afxdp-error"), or NULL. */
     char *open_error;
+
+    /* The XDP fast path's flows of this port, from the first
+     * init_flow_api() (OVS's hw-offload on) until destruct(): offload
+     * threads hold a reference to the netdev, not to this. */
+    struct afxdp_offload *offload;
 };
 
 static struct netdev_afxdp *
@@ -141,6 +149,14 @@ netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
         dp_packet_use_afxdp(packet, (char *) f->chunk + f->headroom,
                             f->chunk_size, f->headroom);
         dp_packet_set_size(packet, f->len);
+        /* From our XDP program: the hash spares dpif-netdev its own, the
+         * mark its flow lookup (partial offload). */
+        if (f->xdp_flags & AFXDP_RX_HASH) {
+            dp_packet_set_rss_hash(packet, f->rx_hash);
+        }
+        if (f->xdp_flags & AFXDP_RX_FLOW_MARK) {
+            dp_packet_set_flow_mark(packet, f->flow_mark);
+        }
         dp_packet_batch_add(batch, packet);
     }
     return 0;
@@ -279,6 +295,8 @@ netdev_afxdp_destruct(struct netdev *netdev)
     struct netdev_linux *dev = netdev_linux_cast(netdev);
 
     if (dev->afxdp) {
+        /* The flows go before the program that runs them. */
+        afxdp_offload_destroy(dev->afxdp->offload);
         if (dev->afxdp->port) {
             afxdp_port_close(dev->afxdp->port);
         }
@@ -407,13 +425,19 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         && state->ifindex == ifindex
         && netdev->n_rxq == state->requested_n_rxq
         && state->xdp_mode == state->requested_xdp_mode
-        && state->use_need_wakeup == state->requested_need_wakeup) {
+        && state->use_need_wakeup == state->requested_need_wakeup
+        && afxdp_port_has_fast_path(state->port)
+           == netdev_is_flow_api_enabled()) {
         ovs_mutex_unlock(&dev->mutex);
         return 0;
     }
 
-    /* Frames still held by OVS keep the old UMEM mapped until released. */
+    /* Frames still held by OVS keep the old UMEM mapped until released;
+     * the offloaded flows wait for the new program. */
     if (state->port) {
+        if (state->offload) {
+            afxdp_offload_unbind(state->offload);
+        }
         afxdp_port_close(state->port);
         state->port = NULL;
     }
@@ -430,6 +454,8 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         .meta_size = sizeof(struct dp_packet),
         .numa_node = (numa_id >= 0 && numa_id != NETDEV_NUMA_UNSPEC
                       ? numa_id : -1),
+        .fast_path = netdev_is_flow_api_enabled(),
+        .rx_hash = netdev_is_flow_api_enabled(),
     };
     free(state->open_error);
     state->open_error = NULL;
@@ -467,6 +493,9 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         state->port = port;
         netdev->n_rxq = afxdp_port_n_queues(port);
         netdev->n_txq = netdev->n_rxq;
+        if (state->offload) {
+            afxdp_offload_bind(state->offload, port);
+        }
     }
     free(cause);
     netdev_change_seq_changed(netdev);
@@ -536,6 +565,7 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
                        struct netdev_stats *stats)
 {
     struct netdev_linux *dev = netdev_linux_cast(netdev);
+    struct afxdp_offload_port_stats fast = { 0 };
     struct netdev_stats kernel;
     struct afxdp_queue_stats sum = { 0 };
     struct afxdp_port *port;
@@ -567,6 +597,11 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
             }
         }
     }
+    /* What the XDP fast path received here and sent out of here never
+     * crossed the sockets. */
+    if (dev->afxdp->offload) {
+        afxdp_offload_port_stats(dev->afxdp->offload, &fast);
+    }
     ovs_mutex_unlock(&dev->mutex);
 
     /* OVS's traffic is what crossed the sockets: in native XDP mode many
@@ -574,10 +609,10 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
      * as received.  The device's own counters serve when no socket is
      * open, and for the errors. */
     if (port) {
-        stats->rx_packets = sum.rx_packets;
-        stats->rx_bytes = sum.rx_bytes;
-        stats->tx_packets = sum.tx_packets;
-        stats->tx_bytes = sum.tx_bytes;
+        stats->rx_packets = sum.rx_packets + fast.rx_packets;
+        stats->rx_bytes = sum.rx_bytes + fast.rx_bytes;
+        stats->tx_packets = sum.tx_packets + fast.tx_packets;
+        stats->tx_bytes = sum.tx_bytes + fast.tx_bytes;
     } else {
         stats->rx_packets = kernel.rx_packets;
         stats->rx_bytes = kernel.rx_bytes;
@@ -629,6 +664,22 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     QSTAT(chunks_tx)                            \
     QSTAT(chunks_completion)
 
+/* Every field of struct afxdp_offload_counters, reported as
+ * "fastpath_<field>" when the port has the XDP fast path. */
+#define AFXDP_OFFLOAD_COUNTERS                  \
+    OSTAT(flows_full)                           \
+    OSTAT(flows_partial)                        \
+    OSTAT(masks)                                \
+    OSTAT(refused_match)                        \
+    OSTAT(refused_full)                         \
+    OSTAT(to_ovs_miss)                          \
+    OSTAT(to_ovs_partial)                       \
+    OSTAT(to_ovs_parse)                         \
+    OSTAT(to_ovs_action)                        \
+    OSTAT(to_ovs_fallback)                      \
+    OSTAT(meta_failed)                          \
+    OSTAT(action_failed)
+
 int
 netdev_afxdp_get_custom_stats(const struct netdev *netdev,
                               struct netdev_custom_stats *custom_stats)
@@ -641,11 +692,14 @@ netdev_afxdp_get_custom_stats(const struct netdev *netdev,
 #define QSTAT(FIELD) + 1
     enum { N_QSTATS = 0 AFXDP_QUEUE_STATS };
 #undef QSTAT
+#define OSTAT(FIELD) + 1
+    enum { N_OSTATS = 0 AFXDP_OFFLOAD_COUNTERS };
+#undef OSTAT
 
     ovs_mutex_lock(&dev->mutex);
     port = dev->afxdp->port;
     n_queues = port ? afxdp_port_n_queues(port) : 0;
-    custom_stats->counters = xcalloc(MAX(n_queues, 1) * N_QSTATS,
+    custom_stats->counters = xcalloc(MAX(n_queues, 1) * N_QSTATS + N_OSTATS,
                                      sizeof *custom_stats->counters);
     for (q = 0; q < n_queues; q++) {
         struct afxdp_queue_stats qs;
@@ -660,7 +714,75 @@ netdev_afxdp_get_custom_stats(const struct netdev *netdev,
         AFXDP_QUEUE_STATS
 #undef QSTAT
     }
+    if (dev->afxdp->offload) {
+        struct afxdp_offload_counters oc;
+
+        afxdp_offload_get_counters(dev->afxdp->offload, &oc);
+#define OSTAT(FIELD)                                                    \
+        ovs_strlcpy(custom_stats->counters[c].name, "fastpath_" #FIELD, \
+                    NETDEV_CUSTOM_STATS_NAME_SIZE);                     \
+        custom_stats->counters[c++].value = oc.FIELD;
+        AFXDP_OFFLOAD_COUNTERS
+#undef OSTAT
+    }
     custom_stats->size = c;
     ovs_mutex_unlock(&dev->mutex);
     return 0;
+}
+
+/* ---- The XDP fast path (dpif/netdev-offload-afxdp.c) -------------------- */
+
+bool
+netdev_afxdp_is_afxdp(const struct netdev *netdev)
+{
+    return netdev->netdev_class == &netdev_afxdp_class
+           || netdev->netdev_class == &netdev_afxdp_nonpmd_class;
+}
+
+int
+netdev_afxdp_offload_init(struct netdev *netdev)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    struct netdev_afxdp *state;
+    int error = 0;
+
+    ovs_mutex_lock(&dev->mutex);
+    state = dev->afxdp;
+    if (!state->offload) {
+        error = afxdp_offload_create(netdev_get_name(netdev),
+                                     &state->offload);
+        if (!error && state->port) {
+            if (afxdp_port_has_fast_path(state->port)) {
+                afxdp_offload_bind(state->offload, state->port);
+            } else {
+                /* Opened before OVS enabled offload: reopen with the fast
+                 * path in the XDP program. */
+                netdev_request_reconfigure(netdev);
+            }
+        }
+    }
+    ovs_mutex_unlock(&dev->mutex);
+    return error;
+}
+
+void
+netdev_afxdp_offload_uninit(struct netdev *netdev)
+{
+    struct afxdp_offload *offload = netdev_afxdp_offload(netdev);
+
+    if (offload) {
+        afxdp_offload_flush(offload);
+    }
+}
+
+struct afxdp_offload *
+netdev_afxdp_offload(const struct netdev *netdev)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    struct afxdp_offload *offload;
+
+    ovs_mutex_lock(&dev->mutex);
+    offload = dev->afxdp ? dev->afxdp->offload : NULL;
+    ovs_mutex_unlock(&dev->mutex);
+    return offload;
 }

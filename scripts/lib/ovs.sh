@@ -111,6 +111,12 @@ ovs_start() {
     vsctl --no-wait init
     vsctl --no-wait set Open_vSwitch . \
         "other_config:pmd-cpu-mask=$OVS_PMD_CPU_MASK"
+    # Settings ovs-vswitchd reads only at start-up, such as hw-offload:
+    # OVS_OTHER_CONFIG="key=value ...".
+    local kv
+    for kv in ${OVS_OTHER_CONFIG:-}; do
+        vsctl --no-wait set Open_vSwitch . "other_config:$kv"
+    done
     ovs_start_vswitchd
     on_exit "ovs_stop_vswitchd TERM"
 }
