@@ -5,6 +5,8 @@
 #include "netdev-afxdp/offload/output_registry.h"
 
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -227,12 +229,13 @@ void OutputRegistry::on_features(int ifindex, uint64_t features) noexcept
         }
         bool ndo_xmit = (features & kXdpActNdoXmit) != 0;
         if (ndo_xmit != s.ndo_xmit) {
+            // The maps first: frames are lost until they change.
             s.ndo_xmit = ndo_xmit;
-            log(AFXDP_LOG_INFO,
-                "%s: %s XDP redirects: fast-path output to it %s", s.ifname.c_str(),
-                ndo_xmit ? "accepts" : "no longer accepts",
-                ndo_xmit ? "resumes" : "falls back to OVS");
             sync_slot_locked(uint16_t(i));
+            log(AFXDP_LOG_INFO,
+                "%s: %s XDP redirects: fast-path output to it %s",
+                s.ifname.c_str(), ndo_xmit ? "accepts" : "no longer accepts",
+                ndo_xmit ? "resumes" : "falls back to OVS");
         }
     }
 }
@@ -277,6 +280,18 @@ void OutputRegistry::stop_monitor() noexcept
 // Follows NETDEV_CMD_DEV_CHANGE_NTF until woken through 'wake_fd_'.
 void OutputRegistry::monitor_main() noexcept
 {
+    // Every frame redirected to a device between the kernel clearing its
+    // NDO_XMIT bit and our devmap update is dropped, so the wake-up must
+    // not wait for a time slice behind busy PMD threads: the lowest
+    // real-time priority preempts them for the few microseconds of work
+    // and sleeps otherwise.  Without the privilege it runs as it is.
+    sched_param param{};
+    param.sched_priority = 1;
+    if (int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param)) {
+        log(AFXDP_LOG_DBG, "XDP fast path monitor: no real-time priority: %s",
+            std::strerror(err));
+    }
+    pthread_setname_np(pthread_self(), "afxdp_monitor");
     auto f = XdpFeatures::open();
     if (!f || !f.value().subscribe()) {
         // query_features_locked() says why, once.

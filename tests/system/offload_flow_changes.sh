@@ -42,7 +42,7 @@ got=$SINK_DELTA
 ((got > RATE / 2)) || fail "before mod-flows the sink got $got frames in 1 s"
 
 ofctl mod-flows "$BR" "udp,in_port=$P0,actions=drop"
-wait_until 5 eval "dp_actions $P0 | grep -qx drop" ||
+wait_until 5 eval "[[ \$(dp_actions $P0) == drop ]]" ||
     fail "datapath flow not changed to drop: $(dp_actions "$P0")"
 sink_delta 1
 got=$SINK_DELTA
@@ -50,7 +50,7 @@ got=$SINK_DELTA
 log "mod-flows to drop: nothing forwarded"
 
 ofctl mod-flows "$BR" "udp,in_port=$P0,actions=output:$P1"
-wait_until 5 eval "dp_actions $P0 | grep -qx $P1" ||
+wait_until 5 eval "[[ \$(dp_actions $P0) == $P1 ]]" ||
     fail "datapath flow not changed back: $(dp_actions "$P0")"
 pmd_before=$(pmd_stat "packets received")
 sink_delta 1

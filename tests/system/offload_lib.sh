@@ -114,7 +114,9 @@ fastpath_map_ids() {
 fastpath_flow_entries() {
     local id
     for id in $(fastpath_map_ids "$1"); do
-        if bpftool map show id "$id" | grep -q ' name flows '; then
+        # Not "| grep -q": with pipefail, grep quitting early can fail the
+        # pipeline through bpftool's SIGPIPE.
+        if [[ $(bpftool map show id "$id") == *" name flows "* ]]; then
             bpftool map dump id "$id" -j | grep -c '"key"' || true
             return
         fi
@@ -155,26 +157,54 @@ port_stat() {
             sub(/bytes:/, "", v); print v; exit }'
 }
 
-# sink_count: frames the running sink has counted so far, read from its
-# per-CPU counters map (the map named "counters" of the XDP program on
-# namespace 1's veth end).
-sink_count() {
-    local dev prog map
-    dev=$(topo_ns_if 1)
-    prog=$(nsx 1 bpftool net show dev "$dev" | sed -n 's/.* id \([0-9]*\).*/\1/p')
-    [[ -n $prog ]] || { echo 0; return; }
-    for map in $(bpftool prog show id "$prog" |
-        sed -n 's/.*map_ids \([0-9,]*\).*/\1/p' | tr ',' ' '); do
-        if bpftool map show id "$map" | grep -q ' name counters '; then
-            # Raw per-CPU values: the first 8 bytes are the packet count.
-            bpftool map dump id "$map" -j | /usr/bin/python3 -c '
+# percpu_u64 MAP_ID OFFSET: the u64 at OFFSET of every CPU's value of a
+# per-CPU array's first entry, summed (bpftool prints raw bytes).
+percpu_u64() {
+    bpftool map dump id "$1" -j | /usr/bin/python3 -c '
 import json, sys
-print(sum(int.from_bytes(bytes(int(b, 16) for b in v["value"][:8]), "little")
-          for e in json.load(sys.stdin) for v in e["values"]))'
+off = int(sys.argv[1])
+print(sum(int.from_bytes(bytes(int(b, 16) for b in v["value"][off:off + 8]),
+                         "little")
+          for v in json.load(sys.stdin)[0]["values"]))' "$2"
+}
+
+# prog_map_id NETNS_CMD DEV NAME: the id of map NAME of the XDP program on
+# DEV, found through NETNS_CMD (swx, or "nsx N").
+prog_map_id() {
+    local prog map
+    prog=$($1 bpftool net show dev "$2" | sed -n 's/.* id \([0-9]*\).*/\1/p')
+    for map in $(bpftool prog show id "${prog:-0}" 2>/dev/null |
+        sed -n 's/.*map_ids \([0-9,]*\).*/\1/p' | tr ',' ' '); do
+        if [[ $(bpftool map show id "$map") == *" name $3 "* ]]; then
+            echo "$map"
             return
         fi
     done
-    echo 0
+}
+
+# sink_count: frames the running sink has counted so far (the first u64 of
+# its per-CPU "counters").
+sink_count() {
+    local map
+    map=$(prog_map_id "nsx 1" "$(topo_ns_if 1)" counters)
+    [[ -n $map ]] || fail "sink_count: no sink program on $(topo_ns_if 1)"
+    percpu_u64 "$map" 0
+}
+
+# fastpath_xdp_counter IFNAME FIELD: one of IFNAME's program's counters
+# (struct afxdp_xdp_counters, bpf/flow/flow_layout.h), read live.
+fastpath_xdp_counter() {
+    local fields=(to_ovs_miss to_ovs_partial to_ovs_parse to_ovs_action
+        to_ovs_fallback meta_failed action_failed) i map
+    map=$(prog_map_id swx "$1" counters)
+    [[ -n $map ]] || fail "fastpath_xdp_counter: no fast path on $1"
+    for i in "${!fields[@]}"; do
+        if [[ ${fields[i]} == "$2" ]]; then
+            percpu_u64 "$map" $((i * 8))
+            return
+        fi
+    done
+    fail "fastpath_xdp_counter: no counter $2"
 }
 
 # sink_delta SECONDS: sets SINK_DELTA to the frames the sink counts in the
