@@ -34,6 +34,16 @@
 # sed filters for exactly those lines (see NOISE_FILTERS below).  Nothing
 # else changes; the stock suite stays untouched in both trees.
 #
+# Fast-path variant (--hw-offload, ours only): the same suite with OVS's
+# other_config:hw-offload=true, so that every megaflow the tests create is
+# offered to our XDP fast path, the way OVS runs its own TC offload suite
+# (tests/system-offloads-traffic.at passes the option to
+# OVS_TRAFFIC_VSWITCHD_START).  It is built the same way as the filtered
+# copy: one extra macro file, tests/check-upstream-offload.at, wraps
+# OVS_TRAFFIC_VSWITCHD_START to add the setting to the database it starts
+# with; nothing else changes.  --compare-offload runs ours without and with
+# it and prints both side by side: the results must be the same.
+#
 # Isolation: the suite thinks it owns the root network namespace: every
 # test creates the taps br0 and ovs-netdev (made persistent by OVS 3.1) and
 # the veths ovs-p0, ovs-p1 there, and waits up to 30 s for a leftover
@@ -93,6 +103,9 @@ Runs OVS's AF_XDP system test suite (tests/system-afxdp-testsuite).
   --provider ours       our patched OVS tree from scripts/build-ovs.sh (default)
   --provider upstream   the same tarball unpatched, upstream's provider
   --compare             run upstream, then ours; print both side by side
+  --hw-offload          ours: with other_config:hw-offload=true (the XDP
+                        fast path); results under ours-offload/
+  --compare-offload     run ours without, then with hw-offload; print both
   --tests "LIST"        test numbers and ranges, e.g. "1-10 42"
   -k, --keywords KW     autotest keywords (comma = all of; repeatable = any of)
   --jobs N              make -jN for building OVS (default: nproc); the suite
@@ -118,6 +131,8 @@ EOF
 
 PROVIDER=ours
 COMPARE=0
+HW_OFFLOAD=0
+COMPARE_OFFLOAD=0
 TESTS=""
 KEYWORDS=()
 JOBS=$(nproc)
@@ -132,6 +147,8 @@ while [[ $# -gt 0 ]]; do
     --provider) PROVIDER=${2:?}; shift ;;
     --provider=*) PROVIDER=${1#*=} ;;
     --compare) COMPARE=1 ;;
+    --hw-offload) HW_OFFLOAD=1 ;;
+    --compare-offload) COMPARE_OFFLOAD=1 ;;
     --tests) TESTS=${2?}; shift ;;
     --tests=*) TESTS=${1#*=} ;;
     -k | --keywords) KEYWORDS+=("${2:?}"); shift ;;
@@ -151,6 +168,10 @@ while [[ $# -gt 0 ]]; do
 done
 
 case $PROVIDER in ours | upstream) ;; *) die "bad --provider '$PROVIDER'" ;; esac
+[[ $HW_OFFLOAD -eq 0 || $PROVIDER == ours ]] ||
+    die "--hw-offload applies to --provider ours only"
+((COMPARE + COMPARE_OFFLOAD < 2)) ||
+    die "--compare and --compare-offload are two different runs"
 [[ $JOBS =~ ^[1-9][0-9]*$ ]] || die "bad --jobs '$JOBS'"
 [[ -z $TESTS || $TESTS =~ ^[0-9\ -]+$ ]] || die "bad --tests '$TESTS'"
 
@@ -251,10 +272,37 @@ build_stock_suite() {
     SUITE=$SRC/tests/system-afxdp-testsuite
 }
 
+# build_variant_suite NAME < INCLUDE: a copy of the suite that includes
+# the macro file tests/check-upstream-NAME.at (read from stdin) after
+# system-afxdp-macros.at; sets SUITE to it.
+build_variant_suite() {
+    local name=$1
+    local at=$SRC/tests/system-afxdp-$name-testsuite.at
+    local inc=$SRC/tests/check-upstream-$name.at
+    cat >"$inc.tmp"
+    sed "s|^m4_include(\[tests/system-afxdp-macros.at\])\$|&\nm4_include([tests/check-upstream-$name.at])|" \
+        "$SRC/tests/system-afxdp-testsuite.at" >"$at.tmp"
+    grep -q "check-upstream-$name" "$at.tmp" ||
+        die "cannot find the macros include in system-afxdp-testsuite.at"
+    SUITE=$SRC/tests/system-afxdp-$name-testsuite
+    if [[ -x $SUITE ]] && cmp -s "$inc.tmp" "$inc" && cmp -s "$at.tmp" "$at" &&
+        [[ $SUITE -nt $SRC/tests/system-afxdp-testsuite ]]; then
+        rm -f "$inc.tmp" "$at.tmp"
+        return 0
+    fi
+    mv "$inc.tmp" "$inc"
+    mv "$at.tmp" "$at"
+    log "generating the $name copy of the suite"
+    (cd "$SRC" && autom4te --language=autotest -I . -o "$SUITE.tmp" \
+        "tests/system-afxdp-$name-testsuite.at") >>"$OUT/make.log" 2>&1 ||
+        die "autom4te failed, see $OUT/make.log"
+    mv "$SUITE.tmp" "$SUITE"
+    chmod +x "$SUITE"
+}
+
 # The copy of the suite with the upstream noise filter (upstream only).
 build_filtered_suite() {
-    local at=$SRC/tests/system-afxdp-filtered-testsuite.at
-    local inc=$SRC/tests/check-upstream-noise.at f sed_text=""
+    local f sed_text=""
     for f in "${NOISE_FILTERS[@]}"; do
         sed_text+="${f}"$'\n'
     done
@@ -267,25 +315,22 @@ build_filtered_suite() {
         # shellcheck disable=SC2016 # $1, $2 are m4 macro arguments
         printf '  [CHECK_UPSTREAM_ORIG_STOP([$1";%s"], [$2])])\n' \
             "${sed_text%$'\n'}"
-    } >"$inc.tmp"
-    sed 's|^m4_include(\[tests/system-afxdp-macros.at\])$|&\nm4_include([tests/check-upstream-noise.at])|' \
-        "$SRC/tests/system-afxdp-testsuite.at" >"$at.tmp"
-    grep -q check-upstream-noise "$at.tmp" ||
-        die "cannot find the macros include in system-afxdp-testsuite.at"
-    SUITE=$SRC/tests/system-afxdp-filtered-testsuite
-    if [[ -x $SUITE ]] && cmp -s "$inc.tmp" "$inc" && cmp -s "$at.tmp" "$at" &&
-        [[ $SUITE -nt $SRC/tests/system-afxdp-testsuite ]]; then
-        rm -f "$inc.tmp" "$at.tmp"
-        return 0
-    fi
-    mv "$inc.tmp" "$inc"
-    mv "$at.tmp" "$at"
-    log "generating the filtered copy of the suite"
-    (cd "$SRC" && autom4te --language=autotest -I . -o "$SUITE.tmp" \
-        tests/system-afxdp-filtered-testsuite.at) >>"$OUT/make.log" 2>&1 ||
-        die "autom4te failed, see $OUT/make.log"
-    mv "$SUITE.tmp" "$SUITE"
-    chmod +x "$SUITE"
+    } | build_variant_suite filtered
+}
+
+# The copy of the suite with hw-offload=true (ours, --hw-offload).
+build_offload_suite() {
+    # shellcheck disable=SC2016 # $1..$3 are m4 macro arguments
+    build_variant_suite offload <<'EOF'
+# Generated by scripts/check-upstream.sh for --hw-offload runs.  Every test
+# starts ovs-vswitchd with other_config:hw-offload=true, as OVS's own
+# system-offloads suite does, so that dpif-netdev offers each megaflow to
+# the afxdp ports' XDP fast path.
+m4_copy([OVS_TRAFFIC_VSWITCHD_START], [CHECK_UPSTREAM_ORIG_START])
+m4_define([OVS_TRAFFIC_VSWITCHD_START],
+  [CHECK_UPSTREAM_ORIG_START([$1], [$2],
+     [-- set Open_vSwitch . other_config:hw-offload=true $3])])
+EOF
 }
 
 # Warns when our patch series touches the suite (then numbers and results
@@ -473,9 +518,13 @@ delete_netns() {
     NETNS=""
 }
 
+# run_provider PROVIDER [offload]: one run of the suite; results under
+# $OUT_ROOT/PROVIDER (ours-offload for ours with hw-offload).
 run_provider() {
-    local provider=$1 t0 t_build t_suite sel=() kw f num res suite_log
-    OUT=$OUT_ROOT/$provider
+    local provider=$1 offload=${2:-} t0 t_build t_suite sel=() kw f num res
+    local suite_log label=$1
+    [[ -n $offload ]] && label=$provider-offload
+    OUT=$OUT_ROOT/$label
     mkdir -p "$OUT"
     t0=$SECONDS
     if [[ $provider == upstream ]]; then
@@ -491,6 +540,7 @@ run_provider() {
     elif [[ $provider == ours && $FILTER == yes ]]; then
         die "--filter-upstream-noise applies to --provider upstream only"
     fi
+    [[ -n $offload ]] && build_offload_suite
     [[ $provider == ours ]] && check_suite_pristine
     t_build=$((SECONDS - t0))
 
@@ -501,7 +551,7 @@ run_provider() {
     [[ -n $TESTS ]] && read -r -a sel <<<"$TESTS"
     for kw in "${KEYWORDS[@]}"; do sel+=(-k "$kw"); done
 
-    log "provider: $provider"
+    log "provider: $provider${offload:+, with other_config:hw-offload=true}"
     log "OVS build tree: $BLD"
     log "suite: $SUITE"
     if [[ $use_filter == yes ]]; then
@@ -562,31 +612,33 @@ run_provider() {
     t_suite=$((SECONDS - t0))
 
     {
-        echo "provider=$provider filter=$use_filter date=$(date -u +%FT%TZ)"
+        echo "provider=$label filter=$use_filter date=$(date -u +%FT%TZ)"
         echo "kernel=$(uname -r) tree=$BLD suite=$SUITE"
         echo "selection=${sel[*]:-all}"
         echo "build_time=$(elapsed "$t_build") suite_time=$(elapsed "$t_suite")"
-        print_results "$OUT/results.tsv" "$provider" | tail -n1
+        print_results "$OUT/results.tsv" "$label" | tail -n1
     } >"$OUT/summary.txt"
 
     echo
-    echo "==== results: $provider ===="
-    print_results "$OUT/results.tsv" "$provider"
+    echo "==== results: $label ===="
+    print_results "$OUT/results.tsv" "$label"
     echo "suite took $(elapsed "$t_suite"); logs of failures: $OUT/failed/"
     [[ -s $OUT/results.tsv ]] || die "no results parsed, see $OUT/suite.out"
 }
 
-# Side-by-side table, joined by test name (numbers are equal when the
+# compare_results [A B]: side-by-side table of runs A and B (default
+# upstream and ours), joined by test name (numbers are equal when the
 # suite is unmodified, which check_suite_pristine reports).
 compare_results() {
-    local up=$OUT_ROOT/upstream/results.tsv ours=$OUT_ROOT/ours/results.tsv
-    [[ -s $up && -s $ours ]] || die "need results of both providers"
-    awk -F'\t' '
+    local a=${1:-upstream} b=${2:-ours}
+    local up=$OUT_ROOT/$a/results.tsv ours=$OUT_ROOT/$b/results.tsv
+    [[ -s $up && -s $ours ]] || die "need results of both $a and $b"
+    awk -F'\t' -v A="$a" -v B="$b" '
     FNR == 1 { file++ }
     file == 1 { un[$2] = $1; ur[$2] = $3; order[++n] = $2; next }
     { on[$2] = $1; or_[$2] = $3; if (!($2 in ur)) order[++n] = $2 }
     END {
-        printf "%4s  %-58s %-8s %-8s\n", "num", "test", "upstream", "ours"
+        printf "%4s  %-58s %-8s %-8s\n", "num", "test", A, B
         for (i = 1; i <= n; i++) {
             t = order[i]
             num = (t in un) ? un[t] : on[t]
@@ -600,23 +652,27 @@ compare_results() {
             }
             same++
         }
-        printf "\nDIFFERENCES (upstream -> ours) among %d tests run by both:" \
-            " %d\n", same, nd
+        printf "\nDIFFERENCES (%s -> %s) among %d tests run by both: %d\n", \
+            A, B, same, nd
         for (k in diff) printf "  %-12s%s\n", k ":", diff[k]
         printf "%s", lines
     }' "$up" "$ours"
     echo
-    tail -n1 "$OUT_ROOT/upstream/summary.txt"
-    tail -n1 "$OUT_ROOT/ours/summary.txt"
+    tail -n1 "$OUT_ROOT/$a/summary.txt"
+    tail -n1 "$OUT_ROOT/$b/summary.txt"
 }
 
 # ---- Main ----------------------------------------------------------------
 
 if [[ $REPORT_ONLY -eq 1 ]]; then
-    if [[ $COMPARE -eq 1 ]]; then
+    if [[ $COMPARE_OFFLOAD -eq 1 ]]; then
+        compare_results ours ours-offload
+    elif [[ $COMPARE -eq 1 ]]; then
         compare_results
     else
-        print_results "$OUT_ROOT/$PROVIDER/results.tsv" "$PROVIDER"
+        label=$PROVIDER
+        [[ $HW_OFFLOAD -eq 1 ]] && label=$PROVIDER-offload
+        print_results "$OUT_ROOT/$label/results.tsv" "$label"
     fi
     exit 0
 fi
@@ -637,6 +693,12 @@ if [[ $COMPARE -eq 1 ]]; then
     echo
     echo "==== comparison ===="
     compare_results
+elif [[ $COMPARE_OFFLOAD -eq 1 ]]; then
+    run_provider ours
+    run_provider ours offload
+    echo
+    echo "==== comparison: without and with hw-offload ===="
+    compare_results ours ours-offload
 else
-    run_provider "$PROVIDER"
+    run_provider "$PROVIDER" "$( ((HW_OFFLOAD)) && echo offload)"
 fi

@@ -93,15 +93,20 @@ run_check() {
 # both AF_XDP tests, ping, ping6 with fragments, conntrack, fragmentation,
 # SNAT/DNAT and TCP over IPv6 with NAT.  (This kernel has no VLAN, bonding
 # or geneve; docs/UPSTREAM-SUITE.md has the full run.)
+# upstream_suite_subset [--hw-offload]: the subset, without or with
+# other_config:hw-offload=true (the XDP fast path): the same 14 must pass.
 upstream_suite_subset() {
     local tests="1 2 3 7 10 56 59 76 79 101 117 124 127 139" out rc=0
-    out=$(./scripts/check-upstream.sh --provider ours --tests "$tests") ||
-        rc=$?
+    local label=ours
+    [[ ${1:-} == --hw-offload ]] && label=ours-offload
+    out=$(./scripts/check-upstream.sh --provider ours ${1:+"$1"} \
+        --tests "$tests") || rc=$?
     printf '%s\n' "$out"
     ((rc == 0)) &&
-        grep -Eq '^SUMMARY ours: 14 tests: 14 passed, 0 failed' <<<"$out"
+        grep -Eq "^SUMMARY $label: 14 tests: 14 passed, 0 failed" <<<"$out"
 }
 run_check upstream-suite-subset upstream_suite_subset
+run_check upstream-suite-subset-offload upstream_suite_subset --hw-offload
 # Static analysis and the unit tier under ASan+UBSan and TSan.
 run_check lint ./scripts/lint.sh
 run_check sanitize ./scripts/sanitize.sh
