@@ -11,7 +11,7 @@
 # bytes) go in through an AF_PACKET socket: the kernel drops them at the
 # AF_XDP socket (rx_dropped) and nothing else happens.
 #
-# Passes when ovs-vswitchd is still running, forwarded at least 10% of the
+# Passes when ovs-vswitchd is still running, forwarded at least 5% of the
 # valid frames interleaved in the storm and 30% of those the socket took in
 # (VALID_MIN_PCT, ADMITTED_MIN_PCT below), forwards valid frames alone
 # again afterwards, every UMEM chunk is back (no queue holds one, the
@@ -150,23 +150,25 @@ appctl dpif-netdev/pmd-stats-show | grep -E "$PMD_KEYS" |
 [[ $valid_sent =~ ^[1-9][0-9]*$ && $valid_fwd =~ ^[0-9]+$ ]] ||
     fail "no valid-frame counts (valid sent '$valid_sent'," \
         "forwarded '$valid_fwd')"
-# Valid frames must keep getting through the storm.  Two floors, each at
-# most half the lowest of five runs on the loaded 2-core development VM:
-#  - VALID_MIN_PCT of all valid frames sent (measured 26, 43, 54, 43, 74%).
-#    Under the storm the PMD spends its time on upcalls for the garbage's
-#    one-off flows and the socket's rx ring overflows (q0_rx_ring_full,
-#    11-58% of the frames); valid frames are lost there with the rest, and
-#    how many depends on how much CPU the PMD gets, hence the wide margin.
-#  - ADMITTED_MIN_PCT of the valid frames the socket took in.  The ring
-#    drops frames whatever they contain, so the socket took in about
-#    rx_packets / (rx_packets + rx_ring_full) of the valid ones; what
-#    becomes of them is up to OVS and the provider, not the CPU share
-#    (measured 61, 63, 67, 67, 84%; the rest are lost on the way out:
-#    the second port's q0_tx_dropped, and between its q0_tx_packets and
-#    the sink, all logged above).  A provider
-#    that lost valid frames next to malformed ones in a batch would fall
-#    far below it.
-VALID_MIN_PCT=10
+# Valid frames must keep getting through the storm.  Two floors, from
+# eight runs on the shared 2-core development VM:
+#  - VALID_MIN_PCT of all valid frames sent: measured 26, 43, 54, 43, 74,
+#    64, 50%, and 18% at load average 8; the floor is under a third of the
+#    lowest.  Under the storm the PMD spends its time on upcalls for the
+#    garbage's one-off flows and the socket's rx ring overflows
+#    (q0_rx_ring_full, 11-70% of the frames); valid frames are lost there
+#    with the rest, and how many depends on how much CPU the PMD gets,
+#    hence the wide margin.
+#  - ADMITTED_MIN_PCT of the valid frames the socket took in: measured 61,
+#    63, 67, 67, 84, 73, 70%, and 60% at load average 8; the floor is half
+#    the lowest.  The ring drops frames whatever they contain, so the
+#    socket took in about rx_packets / (rx_packets + rx_ring_full) of the
+#    valid ones; what becomes of them is up to OVS and the provider, not
+#    the CPU share.  The rest are lost on the way out: the second port's
+#    q0_tx_dropped, and between its q0_tx_packets and the sink, all logged
+#    above.  A provider that lost valid frames next to malformed ones in a
+#    batch would fall far below this floor.
+VALID_MIN_PCT=5
 ADMITTED_MIN_PCT=30
 valid_pct=$((valid_fwd * 100 / valid_sent))
 in_ring=$((q_delta[rx_packets] + q_delta[rx_ring_full]))
