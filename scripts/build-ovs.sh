@@ -10,9 +10,12 @@
 #   2. link build/ovs-src/lib/ovs-afxdp -> dpif/ (the C glue), and rerun
 #      automake (or autoreconf, if a patch touches configure inputs);
 #   3. configure out of tree in build/ovs;
-#   4. make and make install into build/install.
+#   4. link build/ovs/afxdp-core -> the CMake build dir holding the core
+#      libraries (where ovs-patches/0001 makes OVS's Makefile look for
+#      them), then make and make install into build/install.
 # Edits to dpif/ and rebuilt core libraries only need step 4, which make
-# tracks by itself.
+# tracks by itself.  Because of the afxdp-core link, OVS's own commands
+# work in build/ovs as they are: "make", "make check-afxdp" (as root).
 #
 # Environment:
 #   AFXDP_CMAKE_BUILD  CMake build dir holding the core libraries
@@ -147,22 +150,23 @@ if [[ ! -f $obj/Makefile ]] || [[ ! -f $obj/.ovs-afxdp-stamp ]] \
 fi
 
 # ---- 4. Build and install --------------------------------------------------
-# make relinks when the core archives change, but not when they are taken
-# from another directory: libopenvswitch.la records their -L path.
+# The Makefile finds the core through this link (AFXDP_CORE_BUILD).
+ln -sfn "$cmake_build" "$obj/afxdp-core"
+# make relinks when the core archives change, but not when the link now
+# points to another directory whose archives are older than the programs.
 if [[ $(cat "$obj/.ovs-afxdp-core" 2>/dev/null) != "$cmake_build" ]]; then
     rm -f "$obj/lib/libopenvswitch.la"
     echo "$cmake_build" > "$obj/.ovs-afxdp-core"
 fi
 
 say "building (make -j$jobs)"
-make -C "$obj" -j"$jobs" AFXDP_CORE_BUILD="$cmake_build" > "$obj/make.out" 2>&1 \
+make -C "$obj" -j"$jobs" > "$obj/make.out" 2>&1 \
     || { tail -n 40 "$obj/make.out" >&2
          die "make failed; full log in $obj/make.out"; }
 step_time "make"
 
 say "installing into $prefix"
-make -C "$obj" install AFXDP_CORE_BUILD="$cmake_build" \
-    > "$obj/install.out" 2>&1 \
+make -C "$obj" install > "$obj/install.out" 2>&1 \
     || { tail -n 40 "$obj/install.out" >&2
          die "make install failed; full log in $obj/install.out"; }
 

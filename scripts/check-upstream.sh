@@ -219,11 +219,12 @@ prepare_upstream_tree() {
 }
 
 # Our tree is scripts/build-ovs.sh's: sources in build/ovs-src (tarball +
-# series), configured out of tree in build/ovs.  Its make needs
-# AFXDP_CORE_LIBS on every invocation, so we never run make there to build
-# OVS ourselves: a missing tree is built by scripts/build.sh (core, then
-# build-ovs.sh), an existing one is used as it is unless --rebuild asks for
-# build-ovs.sh first (a colleague may be building it at the same moment).
+# series), configured out of tree in build/ovs.  We never run make there to
+# build OVS ourselves, because its core libraries come from the CMake build
+# (build/ovs/afxdp-core links to it): a missing tree is built by
+# scripts/build.sh (core, then build-ovs.sh), an existing one is used as it
+# is unless --rebuild asks for build-ovs.sh first (a colleague may be
+# building it at the same moment).
 OURS_BLD=${OVS_BUILD_DIR:-$BUILD/ovs}
 
 prepare_ours_tree() {

@@ -17,6 +17,8 @@ PACKAGES=(
     openvswitch-source
     iproute2 iputils-ping netcat-openbsd ethtool tcpdump libcap2-bin
     util-linux coreutils procps
+    # fault_multi.sh: uprobes that show two threads sending at once.
+    bpftrace
     # Lint and sanitizer tiers, callgrind harness.
     clang-format clang-tidy cppcheck valgrind
     # perf/bench contenders and plot: dpdk-testpmd (shipped in dpdk-dev,
@@ -39,6 +41,7 @@ TOOLS=(
     "autom4te autoconf" "automake automake" "libtoolize libtool"
     "ip iproute2" "bridge iproute2" "ss iproute2" "ping iputils-ping"
     "nc netcat-openbsd" "ethtool ethtool" "tcpdump tcpdump"
+    "bpftrace bpftrace"
     "capsh libcap2-bin" "flock util-linux" "nsenter util-linux"
     "unshare util-linux" "taskset util-linux" "timeout coreutils"
     "sha256sum coreutils" "sysctl procps"

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # The unit tier under sanitizers: AddressSanitizer + UndefinedBehavior
 # Sanitizer in build-asan/ (AFXDP_SANITIZE=address) and ThreadSanitizer in
-# build-tsan/ (AFXDP_SANITIZE=thread, for the pool's spin lock and the
-# concurrent tx path).  Only afxdp_unit_tests is built in each tree; the
-# unit tier needs no privileges.
+# build-tsan/ (AFXDP_SANITIZE=thread).  What TSan watches is the unit
+# tests that run threads: ChunkPool.ConcurrentGetPutNeverDuplicatesOrLoses
+# (four threads on one pool's spin lock) and
+# XskQueueTest.ConcurrentSendersUnderTxLockLoseNothing (two senders on one
+# queue through its tx lock, as Port::tx_burst() does for concurrent
+# callers, against in-memory rings drained by a third "kernel" thread).
+# Ports on real devices (sockets, XDP, open/close) need privileges and are
+# not in the unit tier: tests/system/asan_forwarding.sh runs them under
+# ASan+UBSan in ovs-vswitchd.  Only afxdp_unit_tests is built in each tree;
+# the unit tier needs no privileges.
 #
 # Usage: scripts/sanitize.sh [address|thread]...   (default: both)
 #   JOBS        parallel build jobs (default: number of CPUs)

@@ -11,10 +11,12 @@
 # bytes) go in through an AF_PACKET socket: the kernel drops them at the
 # AF_XDP socket (rx_dropped) and nothing else happens.
 #
-# Passes when ovs-vswitchd is still running and forwarded valid frames
-# throughout, every UMEM chunk is back (no queue holds one, the counters add
-# up to the total), the ports still pass pings, and nothing was logged at
-# ERR/EMER.
+# Passes when ovs-vswitchd is still running, forwarded at least 5% of the
+# valid frames interleaved in the storm and 30% of those the socket took in
+# (VALID_MIN_PCT, ADMITTED_MIN_PCT below), forwards valid frames alone
+# again afterwards, every UMEM chunk is back (no queue holds one, the
+# counters add up to the total), the ports still pass pings, and nothing
+# was logged at ERR/EMER.
 #
 # Frames under 14 bytes cannot be sent at all on a veth: BPF_PROG_RUN wants
 # at least an Ethernet header of data_in, bpf_xdp_adjust_tail() and _head()
@@ -112,6 +114,9 @@ declare -A q_before
 for k in rx_packets rx_dropped rx_ring_full; do
     q_before[$k]=$(qstat "$P0" "$k")
 done
+for k in tx_packets tx_dropped; do
+    q_before[out_$k]=$(qstat "$P1" "$k")
+done
 log "sending $FRAMES mixed frames at $RATE pps"
 t0=$SECONDS
 nsx 0 "$PKTGEN" --dev "$N0" --cpu 0 --mix --count "$FRAMES" --rate "$RATE" \
@@ -131,16 +136,56 @@ log "frames sent $sent (taken by $P0's veth $delivered), valid sent" \
     "$valid_sent, valid forwarded $valid_fwd, frames out of $P1 $sink_all"
 # Where the rest went: the statistics column is refreshed every 5 s.
 sleep 5
+declare -A q_delta
 for k in rx_packets rx_dropped rx_ring_full; do
-    log "$P0 q0_$k +$(($(qstat "$P0" "$k") - ${q_before[$k]}))"
+    q_delta[$k]=$(($(qstat "$P0" "$k") - ${q_before[$k]}))
+    log "$P0 q0_$k +${q_delta[$k]}"
+done
+for k in tx_packets tx_dropped; do
+    log "$P1 q0_$k +$(($(qstat "$P1" "$k") - ${q_before[out_$k]}))"
 done
 appctl dpif-netdev/pmd-stats-show | grep -E "$PMD_KEYS" |
     sed 's/^ */    /' >&"$AFXDP_ERR_FD" || true
 [[ $sent == "$FRAMES" ]] || fail "pktgen sent $sent frames, not $FRAMES"
-# Under the storm the PMD spends its time on upcalls for the garbage's
-# one-off flows and the socket's rx ring overflows (rx_ring_full): valid
-# frames are lost with the rest, but some must get through.
-((valid_fwd > 0)) || fail "no valid frame was forwarded during the storm"
+[[ $valid_sent =~ ^[1-9][0-9]*$ && $valid_fwd =~ ^[0-9]+$ ]] ||
+    fail "no valid-frame counts (valid sent '$valid_sent'," \
+        "forwarded '$valid_fwd')"
+# Valid frames must keep getting through the storm.  Two floors, from
+# eight runs on the shared 2-core development VM:
+#  - VALID_MIN_PCT of all valid frames sent: measured 26, 43, 54, 43, 74,
+#    64, 50%, and 18% at load average 8; the floor is under a third of the
+#    lowest.  Under the storm the PMD spends its time on upcalls for the
+#    garbage's one-off flows and the socket's rx ring overflows
+#    (q0_rx_ring_full, 11-70% of the frames); valid frames are lost there
+#    with the rest, and how many depends on how much CPU the PMD gets,
+#    hence the wide margin.
+#  - ADMITTED_MIN_PCT of the valid frames the socket took in: measured 61,
+#    63, 67, 67, 84, 73, 70%, and 60% at load average 8; the floor is half
+#    the lowest.  The ring drops frames whatever they contain, so the
+#    socket took in about rx_packets / (rx_packets + rx_ring_full) of the
+#    valid ones; what becomes of them is up to OVS and the provider, not
+#    the CPU share.  The rest are lost on the way out: the second port's
+#    q0_tx_dropped, and between its q0_tx_packets and the sink, all logged
+#    above.  A provider that lost valid frames next to malformed ones in a
+#    batch would fall far below this floor.
+VALID_MIN_PCT=5
+ADMITTED_MIN_PCT=30
+valid_pct=$((valid_fwd * 100 / valid_sent))
+in_ring=$((q_delta[rx_packets] + q_delta[rx_ring_full]))
+((in_ring > 0)) || fail "$P0 counted no received frame"
+valid_admitted=$((valid_sent * q_delta[rx_packets] / in_ring))
+((valid_admitted > 0)) || fail "$P0 took in no frame"
+admitted_pct=$((valid_fwd * 100 / valid_admitted))
+log "valid frames forwarded: $valid_pct% of $valid_sent sent (floor" \
+    "$VALID_MIN_PCT%), $admitted_pct% of about $valid_admitted taken in by" \
+    "$P0's socket (floor $ADMITTED_MIN_PCT%)"
+((valid_pct >= VALID_MIN_PCT)) ||
+    fail "only $valid_fwd of $valid_sent valid frames ($valid_pct%) were" \
+        "forwarded during the storm, under $VALID_MIN_PCT%"
+((admitted_pct >= ADMITTED_MIN_PCT)) ||
+    fail "only $valid_fwd of about $valid_admitted valid frames taken in" \
+        "($admitted_pct%) were forwarded during the storm, under" \
+        "$ADMITTED_MIN_PCT%"
 
 check_chunks "$P0"
 check_chunks "$P1"

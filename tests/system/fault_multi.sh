@@ -13,10 +13,20 @@
 # ovs-appctl must keep answering (no deadlock between the main thread and
 # the PMD on the tx lock), and every chunk of every queue is accounted for
 # afterwards.
+#
+# That the two senders really overlapped is measured, not assumed: for
+# TXPROBE_SECS of the run, uprobes (bpftrace) on afxdp_tx_burst(), the C
+# ABI call through which each send enters the core and takes the queue's
+# tx lock, note which thread is inside it for which port.  Each time one
+# of the two threads enters it for P1 while the other is inside it for P1
+# counts as an overlap; there must be at least TXPROBE_MIN_OVERLAPS, and
+# both threads must have passed concurrent=true for every send on P1.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
+
+require_cmd bpftrace
 
 RATE=${AFXDP_FAULT_RATE:-50000}
 SECONDS_OUT=${AFXDP_FAULT_MULTI_SECONDS:-20}
@@ -88,6 +98,92 @@ tcp_check() {
     log "TCP port $port: 16 MiB, sha256 verified"
 }
 
+# ---- Overlap probe ---------------------------------------------------------
+
+TXPROBE_SECS=5
+TXPROBE_MIN_OVERLAPS=10
+TXPROBE_OUT=$TEST_TMP/txprobe.out
+# txprobe_start: bpftrace on ovs-vswitchd's main thread and its one PMD
+# thread for TXPROBE_SECS.  Every map value has a single writer (the main
+# thread's probes or the PMD's), so no update is lost between CPUs.  The
+# main thread sends only the packet-outs, all to P1, so the port handle it
+# passes is P1's.
+txprobe_start() {
+    local bin=$OVS_SBINDIR/ovs-vswitchd main=$VSWITCHD_PID pmds=() t
+    for t in "/proc/$main/task/"*; do
+        [[ $(<"$t/comm") != pmd* ]] || pmds+=("${t##*/}")
+    done
+    ((${#pmds[@]} == 1)) ||
+        fail "expected one PMD thread in ovs-vswitchd, found ${#pmds[@]}"
+    sed -e "s|@BIN@|$bin|" -e "s|@MAIN@|$main|" -e "s|@PMD@|${pmds[0]}|" \
+        -e "s|@SECS@|$TXPROBE_SECS|" >"$TEST_TMP/txprobe.bt" <<'EOF'
+BEGIN { printf("probing\n"); }
+uprobe:@BIN@:afxdp_tx_burst /tid == @MAIN@/ {
+    @p1 = arg0;
+    @main_in = arg0;
+    @main_calls = @main_calls + 1;
+    if (arg4 == 0) { @main_serial = @main_serial + 1; }
+    if (@pmd_in == arg0) { @main_overlaps = @main_overlaps + 1; }
+}
+uretprobe:@BIN@:afxdp_tx_burst /tid == @MAIN@/ { @main_in = 0; }
+uprobe:@BIN@:afxdp_tx_burst /tid == @PMD@/ {
+    @pmd_in = arg0;
+    if (arg0 == @p1) {
+        @pmd_calls = @pmd_calls + 1;
+        if (arg4 == 0) { @pmd_serial = @pmd_serial + 1; }
+        if (@main_in == arg0) { @pmd_overlaps = @pmd_overlaps + 1; }
+    }
+}
+uretprobe:@BIN@:afxdp_tx_burst /tid == @PMD@/ { @pmd_in = 0; }
+interval:s:@SECS@ { exit(); }
+END {
+    printf("main_calls=%d main_serial=%d main_overlaps=%d ",
+           @main_calls, @main_serial, @main_overlaps);
+    printf("pmd_calls=%d pmd_serial=%d pmd_overlaps=%d\n",
+           @pmd_calls, @pmd_serial, @pmd_overlaps);
+    clear(@p1); clear(@main_in); clear(@pmd_in); clear(@main_calls);
+    clear(@main_serial); clear(@main_overlaps); clear(@pmd_calls);
+    clear(@pmd_serial); clear(@pmd_overlaps);
+}
+EOF
+    bpftrace "$TEST_TMP/txprobe.bt" >"$TXPROBE_OUT" 2>&1 &
+    TXPROBE_PID=$!
+    on_exit "kill -INT $TXPROBE_PID 2>/dev/null"
+    wait_until 30 grep -q '^probing' "$TXPROBE_OUT" || {
+        cat "$TXPROBE_OUT" >&2
+        fail "bpftrace did not attach to afxdp_tx_burst in $bin"
+    }
+}
+
+# txprobe_check: waits for the probe's end and checks its counts.
+txprobe_check() {
+    local line kv k v
+    wait "$TXPROBE_PID" || {
+        cat "$TXPROBE_OUT" >&2
+        fail "bpftrace failed"
+    }
+    line=$(grep '^main_calls=' "$TXPROBE_OUT") || {
+        cat "$TXPROBE_OUT" >&2
+        fail "no counts from bpftrace"
+    }
+    declare -A c
+    for kv in $line; do
+        k=${kv%%=*}
+        v=${kv#*=}
+        c[$k]=$v
+    done
+    log "tx probe over $TXPROBE_SECS s: $line"
+    ((c[main_calls] > 0)) || fail "the main thread never sent on $P1"
+    ((c[pmd_calls] > 0)) || fail "the PMD never sent on $P1"
+    ((c[main_serial] == 0 && c[pmd_serial] == 0)) ||
+        fail "sends on $P1 without concurrent=true (main" \
+            "${c[main_serial]}, PMD ${c[pmd_serial]})"
+    ((c[main_overlaps] + c[pmd_overlaps] >= TXPROBE_MIN_OVERLAPS)) ||
+        fail "the main thread and the PMD were inside afxdp_tx_burst() for" \
+            "$P1 at the same time only $((c[main_overlaps] + c[pmd_overlaps]))" \
+            "times, expected >= $TXPROBE_MIN_OVERLAPS"
+}
+
 tx1_before=$(iface_stat "$P1" tx_packets)
 traffic_start 0 "$RATE"
 packet_out_loop &
@@ -98,6 +194,7 @@ PING_PID=$!
 on_exit "kill $PING_PID 2>/dev/null"
 tcp_start 0 1 5301
 tcp_start 2 3 5302
+txprobe_start
 
 start=$SECONDS
 while ((SECONDS - start < SECONDS_OUT)); do
@@ -106,6 +203,7 @@ while ((SECONDS - start < SECONDS_OUT)); do
     sleep 1
 done
 touch "$PO_STOP"
+txprobe_check
 wait "$PO_PID" || fail "ovs-ofctl packet-out failed"
 n_po=$(<"$PO_COUNT")
 tcp_check 5301

@@ -83,12 +83,23 @@ public:
     // completion ring.  Returns how many; 'sent' collects them.
     uint32_t transmit(uint32_t n, std::vector<struct xdp_desc> *sent = nullptr)
     {
-        uint32_t done = 0;
-        while (done < n && avail(tx_idx_) && space(comp_idx_)) {
-            struct xdp_desc d = tx_mem_[tx_idx_.cons & (size_ - 1)];
+        return transmit_with(n, [sent](const struct xdp_desc &d) {
             if (sent) {
                 sent->push_back(d);
             }
+        });
+    }
+
+    // Like transmit(), calling 'look(desc)' for each frame before its chunk
+    // goes to the completion ring, as the kernel reads a frame out of the
+    // UMEM before completing it: afterwards the chunk may be reused.
+    template <typename Look>
+    uint32_t transmit_with(uint32_t n, Look &&look)
+    {
+        uint32_t done = 0;
+        while (done < n && avail(tx_idx_) && space(comp_idx_)) {
+            struct xdp_desc d = tx_mem_[tx_idx_.cons & (size_ - 1)];
+            look(d);
             advance_cons(&tx_idx_);
             comp_mem_[comp_idx_.prod & (size_ - 1)] = d.addr;
             advance_prod(&comp_idx_);

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "tests/unit/numa_placement.h"
+
 namespace afxdp::umem {
 namespace {
 
@@ -47,10 +49,28 @@ TEST(MetadataSlots, MappingAndAlignment)
     check_slots(4, 0, -1);
 }
 
-TEST(MetadataSlots, OnNumaNode)
+// With a node requested, the slots come from libnuma bound to that node,
+// and the constructor's zeroing has put every page there.  Node 0 exists
+// on every machine; on a one-node machine the mapping's policy (bound or
+// not) is what the check can tell apart.
+TEST(MetadataSlots, PlacedOnRequestedNumaNode)
 {
-    // Node 0 always exists; without NUMA support the node is ignored.
+    ASSERT_GE(numa_available(), 0)
+        << "libnuma reports no NUMA support: placement cannot be checked";
     check_slots(32, 200, 0);
+    MetadataSlots slots(kOwner, 32, 200, 0);
+    ASSERT_TRUE(slots.ok());
+    const char *base =
+        static_cast<const char *>(slots.slot(0)) - MetadataSlots::kHeaderSize;
+    size_t bytes = slots.stride() * slots.n_slots();
+    EXPECT_TRUE(test::bound_to_node(base, bytes, 0));
+    EXPECT_TRUE(test::pages_on_node(base, bytes, 0));
+
+    // No node: ordinary heap memory, no binding.
+    MetadataSlots anywhere(kOwner, 32, 200, -1);
+    ASSERT_TRUE(anywhere.ok());
+    unsigned long nodes = 0;
+    EXPECT_EQ(test::mapping_policy(anywhere.slot(0), &nodes), MPOL_DEFAULT);
 }
 
 TEST(MetadataSlots, StrideRounding)

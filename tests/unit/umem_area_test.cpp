@@ -10,6 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/unit/numa_placement.h"
+
 namespace afxdp::umem {
 namespace {
 
@@ -74,13 +76,36 @@ TEST(UmemArea, MemoryIsMappedAndWritable)
     EXPECT_EQ(UmemArea::live_count(), before);
 }
 
-TEST(UmemArea, NumaPlacementStillWorks)
+// With a node requested, create() binds the chunk memory to it and faults
+// every page in there (the PMD must not take page faults on the first
+// frames); the metadata slots go to the same node.  Checked before anything
+// touches the memory, which would populate it by itself.  Node 0 exists on
+// every machine, and a one-node machine still shows the binding (the
+// mapping's policy) and the population.
+TEST(UmemArea, PlacedOnRequestedNumaNode)
 {
+    ASSERT_GE(numa_available(), 0)
+        << "libnuma reports no NUMA support: placement cannot be checked";
     UmemConfig c = small_config();
     c.numa_node = 0;
     auto r = UmemArea::create(c);
     ASSERT_TRUE(r.ok()) << r.error().message;
-    std::memset(r.value()->base(), 1, r.value()->size());
+    const UmemArea &area = *r.value();
+    EXPECT_TRUE(test::bound_to_node(area.base(), area.size(), 0));
+    EXPECT_TRUE(test::pages_on_node(area.base(), area.size(), 0));
+    const char *slots = static_cast<const char *>(area.slots().slot(0)) -
+                        MetadataSlots::kHeaderSize;
+    size_t slot_bytes = area.slots().stride() * area.slots().n_slots();
+    EXPECT_TRUE(test::bound_to_node(slots, slot_bytes, 0));
+    EXPECT_TRUE(test::pages_on_node(slots, slot_bytes, 0));
+
+    // Without a node nothing is bound (so the check above can tell), and
+    // the memory is populated all the same (MAP_POPULATE).
+    auto u = UmemArea::create(small_config());
+    ASSERT_TRUE(u.ok()) << u.error().message;
+    unsigned long nodes = 0;
+    EXPECT_EQ(test::mapping_policy(u.value()->base(), &nodes), MPOL_DEFAULT);
+    EXPECT_TRUE(test::pages_on_node(u.value()->base(), u.value()->size(), -1));
 }
 
 TEST(UmemArea, RetiredAreaLivesUntilLastReleasedChunk)
