@@ -49,12 +49,13 @@ struct {
     __type(value, __u32);
 } xsks_map SEC(".maps");
 
+/* afxdp_flow_hash() of the masked key -> the flow (flow/lookup.h). */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 1);
     __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, struct afxdp_flow_key);
-    __type(value, struct afxdp_flow_actions);
+    __type(key, __u64);
+    __type(value, struct afxdp_flow_entry);
 } flows SEC(".maps");
 
 struct {
@@ -156,7 +157,7 @@ static __always_inline int afxdp_execute(struct xdp_md *ctx,
         }
     }
     afxdp_count_flow(a, p, len);
-    if (afxdp_actions_apply(ctx, p, a)) {
+    if ((a->flags & AFXDP_ACT_REWRITES) && afxdp_actions_apply(ctx, p, a)) {
         AFXDP_COUNT(action_failed);
         return XDP_DROP;
     }

@@ -4,9 +4,10 @@
  *
  * For each mask slot in the order user space ranked them (most hits
  * first), the frame's key is ANDed with the mask, the slot is written into
- * 'mask_id', and the result is looked up in the flows hash map.  The first
- * hit wins: megaflows installed by dpif-netdev do not overlap, so at most
- * one can match.
+ * 'mask_id', and the result is looked up in the flows hash map by its
+ * afxdp_flow_hash() (flow_layout.h says why not by the key itself), then
+ * compared whole with the entry's key.  The first hit wins: megaflows
+ * installed by dpif-netdev do not overlap, so at most one can match.
  *
  * The mask table lives in the program's global data, which user space
  * writes through a memory mapping, without a syscall.  A reader may see the
@@ -38,7 +39,9 @@ afxdp_flow_lookup(void *flows, const struct afxdp_mask_table *table,
 
     for (i = 0; i < AFXDP_FLOW_MAX_MASKS; i++) {
         const __u64 *m;
-        struct afxdp_flow_actions *a;
+        struct afxdp_flow_entry *e;
+        const __u64 *ek;
+        __u64 hash, diff = 0;
         __u32 slot;
 
         if (i >= n) {
@@ -51,9 +54,19 @@ afxdp_flow_lookup(void *flows, const struct afxdp_mask_table *table,
             out[j] = k[j] & m[j];
         }
         masked.mask_id = slot;
-        a = bpf_map_lookup_elem(flows, &masked);
-        if (a) {
-            return a;
+        hash = afxdp_flow_hash(&masked, table->words[slot]);
+        e = bpf_map_lookup_elem(flows, &hash);
+        if (!e) {
+            continue;
+        }
+        /* The hash only narrows it down: the whole key decides. */
+        ek = (const __u64 *)&e->key;
+#pragma unroll
+        for (j = 0; j < AFXDP_FLOW_KEY_WORDS; j++) {
+            diff |= ek[j] ^ out[j];
+        }
+        if (!diff) {
+            return &e->actions;
         }
     }
     return 0;

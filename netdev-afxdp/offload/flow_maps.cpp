@@ -33,7 +33,16 @@ public:
     Result<void> put_flow(const afxdp_flow_key &key,
                           const afxdp_flow_actions &actions) override
     {
-        if (int err = bpf_map_update_elem(maps_.flows_fd, &key, &actions,
+        uint64_t hash = hash_of(key);
+        afxdp_flow_entry entry;
+        if (!bpf_map_lookup_elem(maps_.flows_fd, &hash, &entry) &&
+            std::memcmp(&entry.key, &key, sizeof key)) {
+            return Error{EEXIST, "another offloaded flow has the same hash"};
+        }
+        std::memset(&entry, 0, sizeof entry);
+        entry.key = key;
+        entry.actions = actions;
+        if (int err = bpf_map_update_elem(maps_.flows_fd, &hash, &entry,
                                           BPF_ANY)) {
             return Error::from_negative(
                 err, std::string("flow table update: ") + std::strerror(-err));
@@ -43,7 +52,13 @@ public:
 
     void delete_flow(const afxdp_flow_key &key) noexcept override
     {
-        bpf_map_delete_elem(maps_.flows_fd, &key);
+        uint64_t hash = hash_of(key);
+        afxdp_flow_entry entry;
+        // Never another flow's entry (a put that collided was refused).
+        if (!bpf_map_lookup_elem(maps_.flows_fd, &hash, &entry) &&
+            !std::memcmp(&entry.key, &key, sizeof key)) {
+            bpf_map_delete_elem(maps_.flows_fd, &hash);
+        }
     }
 
     FlowCounters read_counters(uint32_t id) noexcept override
@@ -127,6 +142,11 @@ public:
     }
 
 private:
+    uint64_t hash_of(const afxdp_flow_key &key) const noexcept
+    {
+        return afxdp_flow_hash(&key, maps_.mask_table->words[key.mask_id]);
+    }
+
     netdev::FastPathMaps maps_;
     bool generic_;
     int n_cpus_;

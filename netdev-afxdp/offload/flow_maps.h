@@ -34,7 +34,9 @@ class FlowMaps {
 public:
     virtual ~FlowMaps() = default;
 
-    // Inserts or replaces the flow 'key' -> 'actions'.  ENOSPC when full.
+    // Inserts or replaces the flow 'key' -> 'actions'.  ENOSPC when full,
+    // EEXIST when another flow's key has the same hash (flow_layout.h).
+    // The key's mask must be in mask_table() already.
     virtual Result<void> put_flow(const afxdp_flow_key &key,
                                   const afxdp_flow_actions &actions) = 0;
     virtual void delete_flow(const afxdp_flow_key &key) noexcept = 0;

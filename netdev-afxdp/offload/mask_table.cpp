@@ -19,8 +19,7 @@ void MaskTable::bind(afxdp_mask_table *shared) noexcept
     for (uint32_t i = 0; i < kMaxMasks; i++) {
         slots_[i].freed = {};
         if (slots_[i].users) {
-            std::memcpy(&shared_->masks[i], &slots_[i].mask,
-                        sizeof slots_[i].mask);
+            write_slot(uint8_t(i));
         }
     }
     publish();
@@ -65,9 +64,7 @@ Result<uint8_t> MaskTable::acquire(const afxdp_flow_key &mask,
     s.users = 1;
     s.hits = 0;
     s.ever_used = true;
-    if (shared_) {
-        std::memcpy(&shared_->masks[slot], &mask, sizeof mask);
-    }
+    write_slot(uint8_t(slot));
     // New masks go last: they have no hits yet.
     order_[n_used_++] = uint8_t(slot);
     publish();
@@ -105,6 +102,17 @@ void MaskTable::rank() noexcept
         s.hits = 0;
     }
     publish();
+}
+
+// The mask and the words it uses, before the slot enters 'order'.
+void MaskTable::write_slot(uint8_t slot) noexcept
+{
+    if (!shared_) {
+        return;
+    }
+    const afxdp_flow_key &mask = slots_[slot].mask;
+    std::memcpy(&shared_->masks[slot], &mask, sizeof mask);
+    shared_->words[slot] = afxdp_mask_words(&mask);
 }
 
 void MaskTable::publish() noexcept

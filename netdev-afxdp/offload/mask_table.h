@@ -74,6 +74,7 @@ private:
     };
 
     void publish() noexcept;  // Writes order_ and n_used_ to 'shared_'.
+    void write_slot(uint8_t slot) noexcept;
     int find(const afxdp_flow_key &mask) const noexcept;
     int free_slot(Clock::time_point now) const noexcept;
 
