@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,9 +87,14 @@ struct FlowSpec {
 class FlowTable {
 public:
     using Clock = std::chrono::steady_clock;
+    // The time source of the reuse delays and sampling intervals: the
+    // steady clock, or a test's hand-advanced one (tests/unit), so that
+    // those delays are tested without sleeping.
+    using NowFn = std::function<Clock::time_point()>;
     static constexpr auto kIdReuseDelay = std::chrono::seconds(1);
 
-    FlowTable(std::string ifname, uint16_t slot, OutputRegistry &registry);
+    FlowTable(std::string ifname, uint16_t slot, OutputRegistry &registry,
+              NowFn now = {});
     ~FlowTable();
     FlowTable(const FlowTable &) = delete;
     FlowTable &operator=(const FlowTable &) = delete;
@@ -164,6 +170,7 @@ private:
     const std::string ifname_;
     const uint16_t slot_;
     OutputRegistry &registry_;
+    const NowFn now_;
 
     mutable std::mutex mutex_;
     std::unordered_map<Ufid, Record, UfidHash> flows_;
