@@ -328,8 +328,23 @@ Result<afxdp_offload_kind> FlowTable::put(const Ufid &ufid,
         refused_full_++;
         return ok.error();
     }
+    if (outputs(spec)) {
+        registry_.hold_output(spec.out_slot);
+    }
     flows_.emplace(ufid, std::move(r));
     return spec.actions.kind;
+}
+
+// Replaces the record's spec, moving its hold on an output slot.
+void FlowTable::set_spec(Record &r, const FlowSpec &spec) noexcept
+{
+    if (outputs(spec)) {
+        registry_.hold_output(spec.out_slot);
+    }
+    if (outputs(r.spec)) {
+        registry_.drop_output(r.spec.out_slot);
+    }
+    r.spec = spec;
 }
 
 // New actions for an installed match (OVS's put-modify), replacing the map
@@ -339,7 +354,7 @@ Result<afxdp_offload_kind> FlowTable::put(const Ufid &ufid,
 Result<afxdp_offload_kind> FlowTable::modify(Record &r, const FlowSpec &spec)
 {
     if (!r.installed || !maps_) {
-        r.spec = spec;
+        set_spec(r, spec);
         return spec.actions.kind;
     }
     const bool now_full = spec.actions.kind == AFXDP_OFFLOAD_FULL;
@@ -373,7 +388,7 @@ Result<afxdp_offload_kind> FlowTable::modify(Record &r, const FlowSpec &spec)
         attribute(r, total(r, nullptr));
     }
     r.has_id = r.has_id || new_id;
-    r.spec = spec;
+    set_spec(r, spec);
     return spec.actions.kind;
 }
 
@@ -410,6 +425,9 @@ void FlowTable::erase(std::unordered_map<Ufid, Record, UfidHash>::iterator it)
     Record &r = it->second;
     uninstall(r);
     attribute(r, r.carried);
+    if (outputs(r.spec)) {
+        registry_.drop_output(r.spec.out_slot);
+    }
     flows_.erase(it);
 }
 

@@ -153,6 +153,12 @@ private:
     {
         return r.spec.actions.kind == AFXDP_OFFLOAD_FULL;
     }
+    static bool outputs(const FlowSpec &spec) noexcept
+    {
+        return spec.actions.kind == AFXDP_OFFLOAD_FULL &&
+               (spec.actions.actions.flags & AFXDP_ACT_OUTPUT);
+    }
+    void set_spec(Record &r, const FlowSpec &spec) noexcept;
     Result<void> install(Record &r);
     Result<afxdp_offload_kind> modify(Record &r, const FlowSpec &spec);
     void uninstall(Record &r) noexcept;

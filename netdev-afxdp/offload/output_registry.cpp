@@ -37,7 +37,7 @@ Result<uint16_t> OutputRegistry::allocate(const std::string &ifname)
     std::lock_guard<std::mutex> guard(mutex_);
     for (uint32_t i = 0; i < kMaxSlots; i++) {
         Slot &s = slots_[i];
-        if (s.allocated) {
+        if (s.allocated || s.flows) {
             continue;
         }
         s.allocated = true;
@@ -70,6 +70,20 @@ void OutputRegistry::release(uint16_t slot) noexcept
     }
     if (last) {
         stop_monitor();
+    }
+}
+
+void OutputRegistry::hold_output(uint16_t slot) noexcept
+{
+    std::lock_guard<std::mutex> guard(mutex_);
+    slots_[slot].flows++;
+}
+
+void OutputRegistry::drop_output(uint16_t slot) noexcept
+{
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (slots_[slot].flows) {
+        slots_[slot].flows--;
     }
 }
 

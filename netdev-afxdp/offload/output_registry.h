@@ -72,8 +72,16 @@ public:
     OutputRegistry &operator=(const OutputRegistry &) = delete;
 
     // A slot for port 'ifname', not usable until set_device().  ENOSPC.
+    // A released slot is not allocated again while a flow outputs to it.
     Result<uint16_t> allocate(const std::string &ifname);
     void release(uint16_t slot) noexcept;
+
+    // A flow (of any table) that outputs to 'slot' holds it from its put
+    // to its delete, because OVS deletes a port before its revalidators
+    // remove the flows that output to it: a new port given the slot
+    // meanwhile would receive those flows' frames.
+    void hold_output(uint16_t slot) noexcept;
+    void drop_output(uint16_t slot) noexcept;
 
     // The port's device while it is open (queries its XDP features), or 0
     // when it is closed.
@@ -108,6 +116,7 @@ private:
         std::string ifname;
         int ifindex = 0;
         bool ndo_xmit = false;
+        uint32_t flows = 0;  // Flows that output to it (hold_output()).
         std::atomic<uint64_t> rx_packets{0};
         std::atomic<uint64_t> rx_bytes{0};
         std::atomic<uint64_t> tx_packets{0};

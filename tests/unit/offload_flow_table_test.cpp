@@ -223,6 +223,45 @@ TEST_F(FlowTableTest, BoundProgramMirrorsTheUsableOutputs)
     EXPECT_FALSE(k_->output(out_slot_).has_value());
 }
 
+TEST_F(FlowTableTest, DeletedPortsSlotWaitsForTheFlowsOutputtingToIt)
+{
+    // OVS deletes port p1 and adds p2 in one go; this port's flows to p1
+    // stay offloaded until a revalidator catches up.  p2 must not take
+    // p1's slot meanwhile: the flows would redirect p1's frames to p2.
+    registry_.set_device(out_slot_, 7);
+    const FlowSpec a = out_spec(0x0a000002);
+    const FlowSpec b = out_spec(0x0a000003);
+    put(1, a);
+    put(2, b);
+    registry_.set_device(out_slot_, 0);
+    registry_.release(out_slot_);
+    EXPECT_FALSE(k_->output(out_slot_).has_value());  // Falls back to OVS.
+
+    std::vector<uint16_t> others;
+    auto allocate = [&](const char *name) {
+        auto r = registry_.allocate(name);
+        EXPECT_TRUE(r.ok());
+        others.push_back(r.ok() ? r.value() : 0);
+        return others.back();
+    };
+    const uint16_t p2 = allocate("p2");
+    EXPECT_NE(p2, out_slot_);
+    registry_.set_device(p2, 9);
+    EXPECT_FALSE(k_->output(out_slot_).has_value());
+
+    // Each flow that outputs to the slot holds it: modified to a drop,
+    // deleted.
+    put(1, make_spec(ip4_match(17, 0x0a000002), {}));
+    EXPECT_NE(allocate("p3"), out_slot_);
+    ASSERT_TRUE(table_->del(ufid_of(2)).ok());
+    EXPECT_EQ(allocate("p4"), out_slot_);
+
+    for (uint16_t slot : others) {
+        registry_.release(slot);
+    }
+    out_slot_ = allocate("p1");  // Released again by TearDown.
+}
+
 // ---- Statistics ------------------------------------------------------------
 
 TEST_F(FlowTableTest, GetSumsCpusWithUsedTimeAndTcpFlags)
