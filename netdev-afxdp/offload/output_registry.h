@@ -28,8 +28,9 @@
  * flows since deleted), so that a port's interface statistics include
  * everything the fast path received on it and sent out of it.
  *
- * Thread-safe.  Lock order: a FlowTable's lock, then the registry's; the
- * registry never calls into a FlowTable with its own lock held.
+ * Thread-safe.  Lock order: the registry's table lock (port_traffic()
+ * holds it while it reads the tables), a FlowTable's lock, the registry's
+ * lock; the registry never calls into a FlowTable with its own lock held.
  */
 #ifndef AFXDP_OFFLOAD_OUTPUT_REGISTRY_H
 #define AFXDP_OFFLOAD_OUTPUT_REGISTRY_H
@@ -92,7 +93,10 @@ public:
     void attach_program(FlowMaps *maps) noexcept;
     void detach_program(FlowMaps *maps) noexcept;
 
-    // Flow tables, whose live flows count in port_traffic().
+    // Flow tables, whose live flows count in port_traffic().  Once
+    // remove_table() returns, no port_traffic() holds the table: its
+    // owner's reference is the last, so the table is destroyed (and its
+    // flows removed from its program) before the owner closes the port.
     void add_table(const std::shared_ptr<FlowTable> &table);
     void remove_table(const FlowTable *table) noexcept;
 
@@ -136,6 +140,8 @@ private:
     std::array<Slot, kMaxSlots> slots_;
     uint32_t n_allocated_ = 0;
     std::vector<FlowMaps *> programs_;
+
+    std::mutex tables_mutex_;  // Guards tables_; see remove_table().
     std::vector<std::weak_ptr<FlowTable>> tables_;
 
     // Device queries; the monitor thread has its own socket.

@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -95,6 +96,26 @@ public:
         fail_next_put_ = err;
     }
 
+    // Holds every read_counters() until release_reads(), to test what
+    // other threads may do while a reader is in the middle of the maps;
+    // wait_for_reader() returns once one is held.
+    void hold_reads()
+    {
+        std::lock_guard<std::mutex> guard(gate_mutex_);
+        reads_held_ = true;
+    }
+    void release_reads()
+    {
+        std::lock_guard<std::mutex> guard(gate_mutex_);
+        reads_held_ = false;
+        gate_.notify_all();
+    }
+    void wait_for_reader()
+    {
+        std::unique_lock<std::mutex> lock(gate_mutex_);
+        gate_.wait(lock, [this] { return readers_held_ > 0; });
+    }
+
     // ---- What the test inspects ----------------------------------------
 
     std::optional<afxdp_flow_actions> lookup(const afxdp_flow_key &key) const
@@ -155,6 +176,15 @@ public:
 private:
     class Handle;
 
+    void pass_gate()
+    {
+        std::unique_lock<std::mutex> lock(gate_mutex_);
+        readers_held_++;
+        gate_.notify_all();
+        gate_.wait(lock, [this] { return !reads_held_; });
+        readers_held_--;
+    }
+
     static KeyBytes bytes_of(const afxdp_flow_key &key)
     {
         KeyBytes b;
@@ -175,6 +205,11 @@ private:
     std::pair<uint64_t, uint64_t> clock_{0, 0};
     afxdp_xdp_counters xdp_counters_{};
     int fail_next_put_ = 0;
+
+    std::mutex gate_mutex_;  // Never taken with mutex_ held.
+    std::condition_variable gate_;
+    bool reads_held_ = false;
+    int readers_held_ = 0;
 
     friend class Handle;
 };
@@ -210,6 +245,7 @@ public:
 
     offload::FlowCounters read_counters(uint32_t id) noexcept override
     {
+        k_->pass_gate();
         std::lock_guard<std::mutex> guard(k_->mutex_);
         offload::FlowCounters c;
         if (id >= k_->max_flows_) {

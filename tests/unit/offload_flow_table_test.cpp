@@ -694,6 +694,39 @@ TEST_F(FlowTableTest, PortTrafficCountsRxHereAndTxAtTheOutput)
     check(8, 1060, 7, 1004);
 }
 
+// ---- Teardown ---------------------------------------------------------------
+
+TEST_F(FlowTableTest, RemovedTableIsDestroyedByItsOwner)
+{
+    // afxdp_offload_destroy() removes the table from the registry, drops
+    // its reference and then the port closes its program.  A
+    // port_traffic() of another port that is reading this table's live
+    // traffic meanwhile must not end up with the last reference: the
+    // table's destructor would then remove its flows from maps (and a
+    // mapped mask table) that are gone.
+    put(1, out_spec(0x0a000002));
+    k_->hold_reads();
+    std::thread reader([&] { (void)registry_.port_traffic(out_slot_); });
+    k_->wait_for_reader();  // In add_live_traffic(), holding the table.
+
+    std::atomic<bool> owner_done{false};
+    std::atomic<bool> destroyed_by_owner{false};
+    std::thread owner([&, table = std::move(table_)]() mutable {
+        std::weak_ptr<FlowTable> weak = table;
+        registry_.remove_table(table.get());
+        table.reset();
+        destroyed_by_owner = weak.expired();
+        owner_done = true;
+    });
+    // remove_table() waits for the read in progress.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(owner_done);
+    k_->release_reads();
+    owner.join();
+    reader.join();
+    EXPECT_TRUE(destroyed_by_owner);
+}
+
 // ---- Concurrency (meant for TSan) -------------------------------------------
 
 TEST_F(FlowTableTest, ConcurrentPutGetDel)
