@@ -7,6 +7,8 @@
 #ifndef AFXDP_TESTS_UNIT_OFFLOAD_BUILDERS_H
 #define AFXDP_TESTS_UNIT_OFFLOAD_BUILDERS_H
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 
 #include <cstdint>
@@ -108,9 +110,11 @@ inline offload::FlowSpec make_spec(const afxdp_flow_match &m,
 {
     offload::FlowSpec spec;
     auto tm = offload::translate_match(m);
-    if (tm) {
-        spec.match = tm.value();
+    if (!tm) {
+        ADD_FAILURE() << "match not translated: " << tm.error().message;
+        return spec;
     }
+    spec.match = tm.value();
     spec.actions = offload::translate_actions(m, acts.data(), acts.size());
     spec.out_slot = out_slot;
     spec.mark = mark;

@@ -112,7 +112,7 @@ protected:
     }
     void advance(std::chrono::milliseconds d) { now_ms_ += d.count(); }
 
-    // A full flow: output to the second port, ufid n.
+    // A full flow to IPv4 destination 'dst': output to the second port.
     FlowSpec out_spec(uint32_t dst, uint32_t mark = 7)
     {
         return make_spec(ip4_match(17, dst), {output(1)}, out_slot_, mark);
@@ -221,6 +221,14 @@ TEST_F(FlowTableTest, BoundProgramMirrorsTheUsableOutputs)
     EXPECT_EQ(k_->output(out_slot_), 1);
     registry_.set_device(out_slot_, 0);  // Port closed.
     EXPECT_FALSE(k_->output(out_slot_).has_value());
+
+    // A program bound later starts with every usable slot.
+    registry_.set_device(out_slot_, 1);
+    table_->unbind();
+    auto k2 = make_maps(8);
+    table_->bind(k2->handle());
+    EXPECT_EQ(k2->output(out_slot_), 1);
+    EXPECT_FALSE(k2->output(own_slot_).has_value());  // Not opened.
 }
 
 TEST_F(FlowTableTest, DeletedPortsSlotWaitsForTheFlowsOutputtingToIt)
