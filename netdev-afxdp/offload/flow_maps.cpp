@@ -44,6 +44,13 @@ public:
         entry.actions = actions;
         if (int err = bpf_map_update_elem(maps_.flows_fd, &hash, &entry,
                                           BPF_ANY)) {
+            // A full hash map refuses a new key with E2BIG
+            // (kernel/bpf/hashtab.c); FlowMaps and afxdp_offload_flow_put
+            // promise ENOSPC.
+            if (err == -E2BIG) {
+                return Error{ENOSPC, "flow table update: the flows map is "
+                                     "full"};
+            }
             return Error::from_negative(
                 err, std::string("flow table update: ") + std::strerror(-err));
         }

@@ -29,8 +29,9 @@ void add_xdp_counters(afxdp_xdp_counters &sum, const afxdp_xdp_counters &c)
 }  // namespace
 
 FlowTable::FlowTable(std::string ifname, uint16_t slot,
-                     OutputRegistry &registry)
-    : ifname_(std::move(ifname)), slot_(slot), registry_(registry)
+                     OutputRegistry &registry, NowFn now)
+    : ifname_(std::move(ifname)), slot_(slot), registry_(registry),
+      now_(now ? std::move(now) : NowFn(&Clock::now))
 {
 }
 
@@ -101,7 +102,7 @@ Result<void> FlowTable::install(Record &r)
     if (!maps_) {
         return {};
     }
-    auto slot = masks_.acquire(r.spec.match.mask, Clock::now());
+    auto slot = masks_.acquire(r.spec.match.mask, now_());
     if (!slot) {
         return slot.error();
     }
@@ -115,7 +116,7 @@ Result<void> FlowTable::install(Record &r)
     if (full(r)) {
         auto id = allocate_id();
         if (!id) {
-            masks_.release(r.mask_slot, Clock::now());
+            masks_.release(r.mask_slot, now_());
             return id.error();
         }
         r.flow_id = id.value();
@@ -127,7 +128,7 @@ Result<void> FlowTable::install(Record &r)
             free_ids_.push_back(r.flow_id);
             r.has_id = false;
         }
-        masks_.release(r.mask_slot, Clock::now());
+        masks_.release(r.mask_slot, now_());
         return put.error();
     }
     r.installed = true;
@@ -141,7 +142,7 @@ void FlowTable::uninstall(Record &r) noexcept
     }
     maps_->delete_flow(r.key);
     take_counters(r);
-    masks_.release(r.mask_slot, Clock::now());
+    masks_.release(r.mask_slot, now_());
     r.installed = false;
 }
 
@@ -167,7 +168,7 @@ void FlowTable::take_counters(Record &r) noexcept
 
 Result<uint32_t> FlowTable::allocate_id()
 {
-    auto now = Clock::now();
+    auto now = now_();
     while (!cooling_.empty() && now - cooling_.front().since >= kIdReuseDelay) {
         recycle(cooling_.front());
         free_ids_.push_back(cooling_.front().id);
@@ -187,7 +188,7 @@ void FlowTable::retire_id(Record &r, const FlowCounters &at_delete) noexcept
 {
     const TranslatedActions &a = r.spec.actions;
     cooling_.push_back(CoolingId{
-        r.flow_id, Clock::now(), at_delete,
+        r.flow_id, now_(), at_delete,
         bool(a.actions.flags & AFXDP_ACT_OUTPUT), r.spec.out_slot,
         a.tx_bytes_delta});
     r.has_id = false;
@@ -276,7 +277,7 @@ void FlowTable::sample_clock() noexcept
     if (!maps_) {
         return;
     }
-    auto now = Clock::now();
+    auto now = now_();
     if (now - last_clock_sample_ < kClockSampleInterval &&
         last_clock_sample_ != Clock::time_point{}) {
         return;
@@ -291,7 +292,7 @@ void FlowTable::sample_clock() noexcept
 // ranking, at most once per kRankInterval.
 void FlowTable::maybe_rank() noexcept
 {
-    auto now = Clock::now();
+    auto now = now_();
     if (now - last_rank_ < kRankInterval || masks_.size() < 2) {
         return;
     }
@@ -327,8 +328,23 @@ Result<afxdp_offload_kind> FlowTable::put(const Ufid &ufid,
         refused_full_++;
         return ok.error();
     }
+    if (outputs(spec)) {
+        registry_.hold_output(spec.out_slot);
+    }
     flows_.emplace(ufid, std::move(r));
     return spec.actions.kind;
+}
+
+// Replaces the record's spec, moving its hold on an output slot.
+void FlowTable::set_spec(Record &r, const FlowSpec &spec) noexcept
+{
+    if (outputs(spec)) {
+        registry_.hold_output(spec.out_slot);
+    }
+    if (outputs(r.spec)) {
+        registry_.drop_output(r.spec.out_slot);
+    }
+    r.spec = spec;
 }
 
 // New actions for an installed match (OVS's put-modify), replacing the map
@@ -338,7 +354,7 @@ Result<afxdp_offload_kind> FlowTable::put(const Ufid &ufid,
 Result<afxdp_offload_kind> FlowTable::modify(Record &r, const FlowSpec &spec)
 {
     if (!r.installed || !maps_) {
-        r.spec = spec;
+        set_spec(r, spec);
         return spec.actions.kind;
     }
     const bool now_full = spec.actions.kind == AFXDP_OFFLOAD_FULL;
@@ -372,7 +388,7 @@ Result<afxdp_offload_kind> FlowTable::modify(Record &r, const FlowSpec &spec)
         attribute(r, total(r, nullptr));
     }
     r.has_id = r.has_id || new_id;
-    r.spec = spec;
+    set_spec(r, spec);
     return spec.actions.kind;
 }
 
@@ -409,6 +425,9 @@ void FlowTable::erase(std::unordered_map<Ufid, Record, UfidHash>::iterator it)
     Record &r = it->second;
     uninstall(r);
     attribute(r, r.carried);
+    if (outputs(r.spec)) {
+        registry_.drop_output(r.spec.out_slot);
+    }
     flows_.erase(it);
 }
 

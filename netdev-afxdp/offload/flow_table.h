@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,9 +87,14 @@ struct FlowSpec {
 class FlowTable {
 public:
     using Clock = std::chrono::steady_clock;
+    // The time source of the reuse delays and sampling intervals: the
+    // steady clock, or a test's hand-advanced one (tests/unit), so that
+    // those delays are tested without sleeping.
+    using NowFn = std::function<Clock::time_point()>;
     static constexpr auto kIdReuseDelay = std::chrono::seconds(1);
 
-    FlowTable(std::string ifname, uint16_t slot, OutputRegistry &registry);
+    FlowTable(std::string ifname, uint16_t slot, OutputRegistry &registry,
+              NowFn now = {});
     ~FlowTable();
     FlowTable(const FlowTable &) = delete;
     FlowTable &operator=(const FlowTable &) = delete;
@@ -147,6 +153,12 @@ private:
     {
         return r.spec.actions.kind == AFXDP_OFFLOAD_FULL;
     }
+    static bool outputs(const FlowSpec &spec) noexcept
+    {
+        return spec.actions.kind == AFXDP_OFFLOAD_FULL &&
+               (spec.actions.actions.flags & AFXDP_ACT_OUTPUT);
+    }
+    void set_spec(Record &r, const FlowSpec &spec) noexcept;
     Result<void> install(Record &r);
     Result<afxdp_offload_kind> modify(Record &r, const FlowSpec &spec);
     void uninstall(Record &r) noexcept;
@@ -164,6 +176,7 @@ private:
     const std::string ifname_;
     const uint16_t slot_;
     OutputRegistry &registry_;
+    const NowFn now_;
 
     mutable std::mutex mutex_;
     std::unordered_map<Ufid, Record, UfidHash> flows_;

@@ -39,7 +39,7 @@ Result<uint16_t> OutputRegistry::allocate(const std::string &ifname)
     std::lock_guard<std::mutex> guard(mutex_);
     for (uint32_t i = 0; i < kMaxSlots; i++) {
         Slot &s = slots_[i];
-        if (s.allocated) {
+        if (s.allocated || s.flows) {
             continue;
         }
         s.allocated = true;
@@ -72,6 +72,20 @@ void OutputRegistry::release(uint16_t slot) noexcept
     }
     if (last) {
         stop_monitor();
+    }
+}
+
+void OutputRegistry::hold_output(uint16_t slot) noexcept
+{
+    std::lock_guard<std::mutex> guard(mutex_);
+    slots_[slot].flows++;
+}
+
+void OutputRegistry::drop_output(uint16_t slot) noexcept
+{
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (slots_[slot].flows) {
+        slots_[slot].flows--;
     }
 }
 
@@ -131,13 +145,14 @@ void OutputRegistry::detach_program(FlowMaps *maps) noexcept
 
 void OutputRegistry::add_table(const std::shared_ptr<FlowTable> &table)
 {
-    std::lock_guard<std::mutex> guard(mutex_);
+    std::lock_guard<std::mutex> guard(tables_mutex_);
     tables_.push_back(table);
 }
 
+// Waits for a port_traffic() in progress, which may hold the table.
 void OutputRegistry::remove_table(const FlowTable *table) noexcept
 {
-    std::lock_guard<std::mutex> guard(mutex_);
+    std::lock_guard<std::mutex> guard(tables_mutex_);
     tables_.erase(std::remove_if(tables_.begin(), tables_.end(),
                                  [table](const std::weak_ptr<FlowTable> &w) {
                                      auto t = w.lock();
@@ -164,7 +179,10 @@ void OutputRegistry::add_retired(uint16_t rx_slot, uint16_t tx_slot,
 
 PortTraffic OutputRegistry::port_traffic(uint16_t slot)
 {
-    std::vector<std::shared_ptr<FlowTable>> tables;
+    // The table lock for the whole read, so that remove_table() waits
+    // until this thread no longer holds the tables; not the registry's
+    // lock: tables take theirs, then may call in.
+    std::lock_guard<std::mutex> tables_guard(tables_mutex_);
     PortTraffic t;
     {
         std::lock_guard<std::mutex> guard(mutex_);
@@ -173,15 +191,11 @@ PortTraffic OutputRegistry::port_traffic(uint16_t slot)
         t.rx_bytes = s.rx_bytes.load(std::memory_order_relaxed);
         t.tx_packets = s.tx_packets.load(std::memory_order_relaxed);
         t.tx_bytes = s.tx_bytes.load(std::memory_order_relaxed);
-        for (const auto &w : tables_) {
-            if (auto table = w.lock()) {
-                tables.push_back(std::move(table));
-            }
-        }
     }
-    // Outside the registry's lock: tables take theirs, then may call in.
-    for (const auto &table : tables) {
-        table->add_live_traffic(slot, t);
+    for (const auto &w : tables_) {
+        if (auto table = w.lock()) {
+            table->add_live_traffic(slot, t);
+        }
     }
     return t;
 }

@@ -28,8 +28,9 @@
  * flows since deleted), so that a port's interface statistics include
  * everything the fast path received on it and sent out of it.
  *
- * Thread-safe.  Lock order: a FlowTable's lock, then the registry's; the
- * registry never calls into a FlowTable with its own lock held.
+ * Thread-safe.  Lock order: the registry's table lock (port_traffic()
+ * holds it while it reads the tables), a FlowTable's lock, the registry's
+ * lock; the registry never calls into a FlowTable with its own lock held.
  */
 #ifndef AFXDP_OFFLOAD_OUTPUT_REGISTRY_H
 #define AFXDP_OFFLOAD_OUTPUT_REGISTRY_H
@@ -72,8 +73,16 @@ public:
     OutputRegistry &operator=(const OutputRegistry &) = delete;
 
     // A slot for port 'ifname', not usable until set_device().  ENOSPC.
+    // A released slot is not allocated again while a flow outputs to it.
     Result<uint16_t> allocate(const std::string &ifname);
     void release(uint16_t slot) noexcept;
+
+    // A flow (of any table) that outputs to 'slot' holds it from its put
+    // to its delete, because OVS deletes a port before its revalidators
+    // remove the flows that output to it: a new port given the slot
+    // meanwhile would receive those flows' frames.
+    void hold_output(uint16_t slot) noexcept;
+    void drop_output(uint16_t slot) noexcept;
 
     // The port's device while it is open (queries its XDP features), or 0
     // when it is closed.
@@ -84,7 +93,10 @@ public:
     void attach_program(FlowMaps *maps) noexcept;
     void detach_program(FlowMaps *maps) noexcept;
 
-    // Flow tables, whose live flows count in port_traffic().
+    // Flow tables, whose live flows count in port_traffic().  Once
+    // remove_table() returns, no port_traffic() holds the table: its
+    // owner's reference is the last, so the table is destroyed (and its
+    // flows removed from its program) before the owner closes the port.
     void add_table(const std::shared_ptr<FlowTable> &table);
     void remove_table(const FlowTable *table) noexcept;
 
@@ -108,6 +120,7 @@ private:
         std::string ifname;
         int ifindex = 0;
         bool ndo_xmit = false;
+        uint32_t flows = 0;  // Flows that output to it (hold_output()).
         std::atomic<uint64_t> rx_packets{0};
         std::atomic<uint64_t> rx_bytes{0};
         std::atomic<uint64_t> tx_packets{0};
@@ -127,6 +140,8 @@ private:
     std::array<Slot, kMaxSlots> slots_;
     uint32_t n_allocated_ = 0;
     std::vector<FlowMaps *> programs_;
+
+    std::mutex tables_mutex_;  // Guards tables_; see remove_table().
     std::vector<std::weak_ptr<FlowTable>> tables_;
 
     // Device queries; the monitor thread has its own socket.
