@@ -45,6 +45,7 @@ FlowTable::~FlowTable()
 
 void FlowTable::bind(std::unique_ptr<FlowMaps> maps)
 {
+    unbind();  // A table serves one program at a time.
     std::lock_guard<std::mutex> guard(mutex_);
     maps_ = std::move(maps);
     if (!maps_) {
@@ -353,8 +354,17 @@ void FlowTable::set_spec(Record &r, const FlowSpec &spec) noexcept
 // its statistics.
 Result<afxdp_offload_kind> FlowTable::modify(Record &r, const FlowSpec &spec)
 {
-    if (!r.installed || !maps_) {
+    if (!maps_) {
+        set_spec(r, spec);  // Installed at the next bind().
+        return spec.actions.kind;
+    }
+    if (!r.installed) {
+        // It did not fit when the program was bound: try again.
         set_spec(r, spec);
+        if (auto ok = install(r); !ok) {
+            refused_full_++;
+            return ok.error();
+        }
         return spec.actions.kind;
     }
     const bool now_full = spec.actions.kind == AFXDP_OFFLOAD_FULL;
@@ -400,12 +410,23 @@ Result<FlowStats> FlowTable::get(const Ufid &ufid, afxdp_offload_kind *kind)
         return Error{ENOENT, ifname_ + ": no such offloaded flow"};
     }
     Record &r = it->second;
+    // Runs in XDP only while installed in a program (a flow that did not
+    // fit into the current one is OVS's, like a partially offloaded one).
+    const bool in_xdp = full(r) && (r.installed || !maps_);
     if (kind) {
-        *kind = r.spec.actions.kind;
+        *kind = in_xdp ? AFXDP_OFFLOAD_FULL : AFXDP_OFFLOAD_PARTIAL;
     }
     FlowStats s;
-    if (!full(r)) {
-        return s;  // OVS counts the frames of a partially offloaded flow.
+    if (!full(r) || !r.has_id) {
+        // OVS counts the frames the fast path does not run.  What the
+        // flow counted while it ran here stays in its total: dpif-netdev
+        // adds ours to its own, and a total that went down would lose
+        // frames in the revalidators' deltas.
+        s.packets = r.carried.packets;
+        s.bytes = r.carried.bytes;
+        s.used_ms = r.carried_used_ms;
+        s.tcp_flags = r.carried_tcp_flags;
+        return s;
     }
     FlowCounters current;
     Totals t = total(r, &current);
