@@ -40,11 +40,11 @@ struct XdpProgramOptions {
 // it lives.  'mask_table' and the scalars are the program's global data,
 // mapped into this process.
 struct FastPathMaps {
-    int flows_fd = -1;      // HASH: afxdp_flow_key -> afxdp_flow_actions.
-    int stats_fd = -1;      // PERCPU_ARRAY: flow id -> afxdp_flow_stats.
-    int tx_ports_fd = -1;   // DEVMAP: output slot -> ifindex.
-    int counters_fd = -1;   // PERCPU_ARRAY[1]: afxdp_xdp_counters.
-    int clock_prog_fd = -1; // Samples jiffies and CLOCK_MONOTONIC.
+    int flows_fd = -1;       // HASH: afxdp_flow_key -> afxdp_flow_actions.
+    int stats_fd = -1;       // PERCPU_ARRAY: flow id -> afxdp_flow_stats.
+    int tx_ports_fd = -1;    // DEVMAP: output slot -> ifindex.
+    int counters_fd = -1;    // PERCPU_ARRAY[1]: afxdp_xdp_counters.
+    int clock_prog_fd = -1;  // Samples jiffies and CLOCK_MONOTONIC.
     uint32_t max_flows = 0;
     afxdp_mask_table *mask_table = nullptr;
     const volatile __u64 *clock_jiffies = nullptr;
@@ -85,10 +85,7 @@ public:
     // Whether the device refused the metadata in front of a frame (raised
     // by the program, never lowered): the rx path must ignore those bytes.
     // Hot path: one load.
-    bool meta_unsupported() const noexcept
-    {
-        return *meta_unsupported_ != 0;
-    }
+    bool meta_unsupported() const noexcept { return *meta_unsupported_ != 0; }
     const volatile uint32_t *meta_unsupported_flag() const noexcept
     {
         return meta_unsupported_;

@@ -32,8 +32,7 @@ constexpr const char *kDev = "opb0";
 
 double seconds_since(std::chrono::steady_clock::time_point t0)
 {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                         t0)
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
         .count();
 }
 
@@ -80,11 +79,10 @@ bool make_veth()
 
 int main(int argc, char **argv)
 {
-    uint32_t n = argc > 1 ? uint32_t(std::strtoul(argv[1], nullptr, 10))
-                          : 10000;
+    uint32_t n =
+        argc > 1 ? uint32_t(std::strtoul(argv[1], nullptr, 10)) : 10000;
     if (argc > 2 || n == 0 || n > 16000) {
-        std::fprintf(stderr,
-                     "usage: %s [FLOWS]  (1..16000, default 10000)\n",
+        std::fprintf(stderr, "usage: %s [FLOWS]  (1..16000, default 10000)\n",
                      kProg);
         return 2;
     }
@@ -104,8 +102,7 @@ int main(int argc, char **argv)
     cfg.fast_path = true;
     afxdp_port *port = nullptr;
     afxdp_offload *off = nullptr;
-    if (afxdp_port_open(&cfg, &port) ||
-        afxdp_offload_create(kDev, &off)) {
+    if (afxdp_port_open(&cfg, &port) || afxdp_offload_create(kDev, &off)) {
         std::fprintf(stderr, "%s: cannot open the port\n", kProg);
         return 1;
     }
@@ -121,8 +118,8 @@ int main(int argc, char **argv)
         afxdp_flow_match m = megaflow(i);
         afxdp_offload_kind kind;
         ufid_of(i, ufid);
-        if (int err = afxdp_offload_flow_put(off, ufid, &m, &drop, 1, i + 1,
-                                             &kind);
+        if (int err =
+                afxdp_offload_flow_put(off, ufid, &m, &drop, 1, i + 1, &kind);
             err || kind != AFXDP_OFFLOAD_FULL) {
             std::fprintf(stderr, "%s: put %u: %s\n", kProg, i,
                          std::strerror(err));
@@ -158,7 +155,6 @@ int main(int argc, char **argv)
     std::printf("{\"tool\":\"%s\",\"flows\":%u,\"put_s\":%.6f,"
                 "\"puts_per_s\":%.0f,\"get_s\":%.6f,\"gets_per_s\":%.0f,"
                 "\"del_s\":%.6f,\"dels_per_s\":%.0f}\n",
-                kProg, n, put_s, n / put_s, get_s, n / get_s, del_s,
-                n / del_s);
+                kProg, n, put_s, n / put_s, get_s, n / get_s, del_s, n / del_s);
     return 0;
 }

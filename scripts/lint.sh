@@ -38,6 +38,7 @@ if [[ $# -gt 0 ]]; then
 else
     files=(umem/*.cpp umem/*.h
            netdev-afxdp/*.cpp netdev-afxdp/*.h
+           netdev-afxdp/offload/*.cpp netdev-afxdp/offload/*.h
            tests/unit/*.cpp tests/unit/*.h
            tests/bpf/*.cpp tests/bpf/*.h
            perf/*.cpp perf/*.h)

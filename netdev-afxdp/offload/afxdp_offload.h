@@ -71,7 +71,7 @@ struct afxdp_flow_match {
 
 enum afxdp_flow_action_type {
     AFXDP_FLOW_ACTION_OUTPUT,
-    AFXDP_FLOW_ACTION_SET_ETH,   /* Masked (a plain set: all-ones masks). */
+    AFXDP_FLOW_ACTION_SET_ETH, /* Masked (a plain set: all-ones masks). */
     AFXDP_FLOW_ACTION_SET_IPV4,
     AFXDP_FLOW_ACTION_SET_IPV6,
     AFXDP_FLOW_ACTION_SET_TCP,
@@ -191,11 +191,11 @@ void afxdp_offload_port_stats(const struct afxdp_offload *,
 
 /* Counters of the fast path on this port, for custom statistics. */
 struct afxdp_offload_counters {
-    uint64_t flows_full;       /* Installed now, fully offloaded. */
-    uint64_t flows_partial;    /* Installed now, partially offloaded. */
-    uint64_t masks;            /* Masks in use now. */
-    uint64_t refused_match;    /* Puts refused: match not exact in XDP. */
-    uint64_t refused_full;     /* Puts refused: flow or mask table full. */
+    uint64_t flows_full;    /* Installed now, fully offloaded. */
+    uint64_t flows_partial; /* Installed now, partially offloaded. */
+    uint64_t masks;         /* Masks in use now. */
+    uint64_t refused_match; /* Puts refused: match not exact in XDP. */
+    uint64_t refused_full;  /* Puts refused: flow or mask table full. */
     /* Frames the program handed to OVS, by reason (the XDP counters). */
     uint64_t to_ovs_miss;
     uint64_t to_ovs_partial;

@@ -36,14 +36,14 @@ public:
         uint64_t hash = hash_of(key);
         afxdp_flow_entry entry;
         if (!bpf_map_lookup_elem(maps_.flows_fd, &hash, &entry) &&
-            std::memcmp(&entry.key, &key, sizeof key)) {
+            std::memcmp(&entry.key, &key, sizeof key) != 0) {
             return Error{EEXIST, "another offloaded flow has the same hash"};
         }
         std::memset(&entry, 0, sizeof entry);
         entry.key = key;
         entry.actions = actions;
-        if (int err = bpf_map_update_elem(maps_.flows_fd, &hash, &entry,
-                                          BPF_ANY)) {
+        if (int err =
+                bpf_map_update_elem(maps_.flows_fd, &hash, &entry, BPF_ANY)) {
             // A full hash map refuses a new key with E2BIG
             // (kernel/bpf/hashtab.c); FlowMaps and afxdp_offload_flow_put
             // promise ENOSPC.
@@ -63,7 +63,7 @@ public:
         afxdp_flow_entry entry;
         // Never another flow's entry (a put that collided was refused).
         if (!bpf_map_lookup_elem(maps_.flows_fd, &hash, &entry) &&
-            !std::memcmp(&entry.key, &key, sizeof key)) {
+            std::memcmp(&entry.key, &key, sizeof key) == 0) {
             bpf_map_delete_elem(maps_.flows_fd, &hash);
         }
     }

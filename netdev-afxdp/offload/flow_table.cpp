@@ -96,7 +96,8 @@ void FlowTable::unbind() noexcept
     maps_.reset();
 }
 
-// ---- Installing into the maps -------------------------------------------------
+// ---- Installing into the maps
+// -------------------------------------------------
 
 Result<void> FlowTable::install(Record &r)
 {
@@ -165,7 +166,8 @@ void FlowTable::take_counters(Record &r) noexcept
     retire_id(r, c);
 }
 
-// ---- Flow ids -----------------------------------------------------------------
+// ---- Flow ids
+// -----------------------------------------------------------------
 
 Result<uint32_t> FlowTable::allocate_id()
 {
@@ -188,10 +190,9 @@ Result<uint32_t> FlowTable::allocate_id()
 void FlowTable::retire_id(Record &r, const FlowCounters &at_delete) noexcept
 {
     const TranslatedActions &a = r.spec.actions;
-    cooling_.push_back(CoolingId{
-        r.flow_id, now_(), at_delete,
-        bool(a.actions.flags & AFXDP_ACT_OUTPUT), r.spec.out_slot,
-        a.tx_bytes_delta});
+    cooling_.push_back(CoolingId{r.flow_id, now_(), at_delete,
+                                 bool(a.actions.flags & AFXDP_ACT_OUTPUT),
+                                 r.spec.out_slot, a.tx_bytes_delta});
     r.has_id = false;
 }
 
@@ -203,13 +204,14 @@ void FlowTable::recycle(const CoolingId &c) noexcept
     uint64_t bytes = now.bytes - c.at_delete.bytes;
     if (packets) {
         registry_.add_retired(slot_, c.out_slot, c.has_tx, packets, bytes,
-                              bytes + packets * uint64_t(int64_t(
-                                                    c.tx_bytes_delta)));
+                              bytes + packets *
+                                          uint64_t(int64_t(c.tx_bytes_delta)));
     }
     maps_->zero_counters(c.id);
 }
 
-// ---- Statistics -----------------------------------------------------------------
+// ---- Statistics
+// -----------------------------------------------------------------
 
 FlowTable::Totals FlowTable::total(const Record &r,
                                    FlowCounters *current) noexcept
@@ -267,8 +269,9 @@ void FlowTable::add_live_traffic(uint16_t slot, PortTraffic &t)
         }
         if (tx) {
             t.tx_packets += packets;
-            t.tx_bytes += bytes + packets * uint64_t(int64_t(
-                                                r.spec.actions.tx_bytes_delta));
+            t.tx_bytes +=
+                bytes +
+                packets * uint64_t(int64_t(r.spec.actions.tx_bytes_delta));
         }
     }
 }
@@ -309,7 +312,8 @@ void FlowTable::maybe_rank() noexcept
     masks_.rank();
 }
 
-// ---- Flow operations -------------------------------------------------------------
+// ---- Flow operations
+// -------------------------------------------------------------
 
 Result<afxdp_offload_kind> FlowTable::put(const Ufid &ufid,
                                           const FlowSpec &spec)
@@ -440,8 +444,8 @@ Result<FlowStats> FlowTable::get(const Ufid &ufid, afxdp_offload_kind *kind)
     return s;
 }
 
-void FlowTable::erase(std::unordered_map<Ufid, Record, UfidHash>::iterator it)
-    noexcept
+void FlowTable::erase(
+    std::unordered_map<Ufid, Record, UfidHash>::iterator it) noexcept
 {
     Record &r = it->second;
     uninstall(r);

@@ -170,8 +170,8 @@ private:
     void recycle(const CoolingId &c) noexcept;
     void sample_clock() noexcept;
     void maybe_rank() noexcept;
-    void erase(std::unordered_map<Ufid, Record, UfidHash>::iterator it)
-        noexcept;
+    void erase(
+        std::unordered_map<Ufid, Record, UfidHash>::iterator it) noexcept;
 
     const std::string ifname_;
     const uint16_t slot_;

@@ -53,6 +53,19 @@ const afxdp::netdev::Port *cast(const afxdp_port *p)
     return reinterpret_cast<const afxdp::netdev::Port *>(p);
 }
 
+// The port's device for the output registry (0: closed).  Only
+// std::bad_alloc or a lock's std::system_error can get in the way; the
+// slot then keeps its last state, and the error is logged.
+void set_device(afxdp_offload *off, int ifindex) noexcept
+{
+    try {
+        OutputRegistry::instance().set_device(off->slot, ifindex);
+    } catch (const std::exception &e) {
+        afxdp::log(AFXDP_LOG_ERR, "%s: fast-path output slot: %s",
+                   off->ifname.c_str(), e.what());
+    }
+}
+
 }  // namespace
 
 extern "C" {
@@ -85,7 +98,7 @@ void afxdp_offload_destroy(struct afxdp_offload *off)
     }
     OutputRegistry &registry = OutputRegistry::instance();
     registry.remove_table(off->table.get());
-    registry.set_device(off->slot, 0);
+    set_device(off, 0);
     off->table.reset();  // Flushes and unbinds.
     registry.release(off->slot);
     delete off;
@@ -99,7 +112,7 @@ bool afxdp_port_has_fast_path(const struct afxdp_port *port)
 void afxdp_offload_bind(struct afxdp_offload *off, struct afxdp_port *port)
 {
     const afxdp::netdev::Port *p = cast(port);
-    OutputRegistry::instance().set_device(off->slot, p->ifindex());
+    set_device(off, p->ifindex());
     afxdp::netdev::FastPathMaps maps = p->fast_path_maps();
     if (maps.flows_fd < 0) {
         return;
@@ -107,15 +120,15 @@ void afxdp_offload_bind(struct afxdp_offload *off, struct afxdp_port *port)
     try {
         off->table->bind(afxdp::offload::make_bpf_flow_maps(
             maps, p->mode() == AFXDP_XDP_MODE_GENERIC));
-    } catch (const std::bad_alloc &) {
-        afxdp::log(AFXDP_LOG_ERR, "%s: out of memory binding the fast path",
-                   off->ifname.c_str());
+    } catch (const std::exception &e) {
+        afxdp::log(AFXDP_LOG_ERR, "%s: cannot bind the fast path: %s",
+                   off->ifname.c_str(), e.what());
     }
 }
 
 void afxdp_offload_unbind(struct afxdp_offload *off)
 {
-    OutputRegistry::instance().set_device(off->slot, 0);
+    set_device(off, 0);
     off->table->unbind();
 }
 

@@ -32,7 +32,8 @@ OutputRegistry::~OutputRegistry()
     stop_monitor();
 }
 
-// ---- Slots ---------------------------------------------------------------------
+// ---- Slots
+// ---------------------------------------------------------------------
 
 Result<uint16_t> OutputRegistry::allocate(const std::string &ifname)
 {
@@ -89,13 +90,13 @@ void OutputRegistry::drop_output(uint16_t slot) noexcept
     }
 }
 
-void OutputRegistry::set_device(uint16_t slot, int ifindex) noexcept
+void OutputRegistry::set_device(uint16_t slot, int ifindex)
 {
     std::lock_guard<std::mutex> guard(mutex_);
     Slot &s = slots_[slot];
     s.ifindex = ifindex;
-    s.ndo_xmit = ifindex > 0 &&
-                 (query_features_locked(ifindex) & kXdpActNdoXmit) != 0;
+    s.ndo_xmit =
+        ifindex > 0 && (query_features_locked(ifindex) & kXdpActNdoXmit) != 0;
     sync_slot_locked(slot);
 }
 
@@ -123,7 +124,8 @@ void OutputRegistry::sync_slot_locked(uint16_t slot) noexcept
     }
 }
 
-// ---- Programs and tables ------------------------------------------------------------
+// ---- Programs and tables
+// ------------------------------------------------------------
 
 void OutputRegistry::attach_program(FlowMaps *maps) noexcept
 {
@@ -161,11 +163,12 @@ void OutputRegistry::remove_table(const FlowTable *table) noexcept
                   tables_.end());
 }
 
-// ---- Traffic ------------------------------------------------------------------------
+// ---- Traffic
+// ------------------------------------------------------------------------
 
 void OutputRegistry::add_retired(uint16_t rx_slot, uint16_t tx_slot,
-                                 bool has_tx, uint64_t packets,
-                                 uint64_t bytes, uint64_t tx_bytes) noexcept
+                                 bool has_tx, uint64_t packets, uint64_t bytes,
+                                 uint64_t tx_bytes) noexcept
 {
     Slot &rx = slots_[rx_slot];
     rx.rx_packets.fetch_add(packets, std::memory_order_relaxed);
@@ -200,7 +203,8 @@ PortTraffic OutputRegistry::port_traffic(uint16_t slot)
     return t;
 }
 
-// ---- XDP features -------------------------------------------------------------------
+// ---- XDP features
+// -------------------------------------------------------------------
 
 bool OutputRegistry::features_known()
 {
@@ -208,29 +212,36 @@ bool OutputRegistry::features_known()
     return query_.has_value();
 }
 
+// The device's NETDEV_XDP_ACT_* bits, or 0 (not usable by native-mode
+// programs) when they cannot be read: when in doubt, do not redirect.
 uint64_t OutputRegistry::query_features_locked(int ifindex) noexcept
 {
-    if (!query_) {
-        auto f = XdpFeatures::open();
-        if (!f) {
-            if (!features_unknown_logged_) {
-                features_unknown_logged_ = true;
-                log(AFXDP_LOG_WARN,
-                    "XDP fast path: cannot read devices' XDP features (%s); "
-                    "native-mode programs will not redirect between ports",
-                    f.error().message.c_str());
+    try {
+        if (!query_) {
+            auto f = XdpFeatures::open();
+            if (!f) {
+                if (!features_unknown_logged_) {
+                    features_unknown_logged_ = true;
+                    log(AFXDP_LOG_WARN,
+                        "XDP fast path: cannot read devices' XDP features "
+                        "(%s); native-mode programs will not redirect "
+                        "between ports",
+                        f.error().message.c_str());
+                }
+                return 0;
             }
+            query_.emplace(std::move(f).value());
+        }
+        auto features = query_->query(ifindex);
+        if (!features) {
+            log(AFXDP_LOG_DBG, "XDP features of ifindex %d: %s", ifindex,
+                features.error().message.c_str());
             return 0;
         }
-        query_.emplace(std::move(f).value());
-    }
-    auto features = query_->query(ifindex);
-    if (!features) {
-        log(AFXDP_LOG_DBG, "XDP features of ifindex %d: %s", ifindex,
-            features.error().message.c_str());
+        return features.value();
+    } catch (...) {  // std::bad_alloc, std::system_error of a lock.
         return 0;
     }
-    return features.value();
 }
 
 void OutputRegistry::on_features(int ifindex, uint64_t features) noexcept
@@ -254,13 +265,14 @@ void OutputRegistry::on_features(int ifindex, uint64_t features) noexcept
     }
 }
 
-void OutputRegistry::requery_all() noexcept
+void OutputRegistry::requery_all()
 {
     std::lock_guard<std::mutex> guard(mutex_);
     for (uint32_t i = 0; i < kMaxSlots; i++) {
         Slot &s = slots_[i];
         if (s.allocated && s.ifindex > 0) {
-            s.ndo_xmit = (query_features_locked(s.ifindex) & kXdpActNdoXmit) != 0;
+            s.ndo_xmit =
+                (query_features_locked(s.ifindex) & kXdpActNdoXmit) != 0;
             sync_slot_locked(uint16_t(i));
         }
     }
@@ -306,6 +318,16 @@ void OutputRegistry::monitor_main() noexcept
             std::strerror(err));
     }
     pthread_setname_np(pthread_self(), "afxdp_monitor");
+    try {
+        monitor_loop();
+    } catch (...) {  // std::bad_alloc, std::system_error of a lock.
+        log(AFXDP_LOG_ERR, "XDP fast path monitor stopped on an error; "
+                           "output ports keep their last state");
+    }
+}
+
+void OutputRegistry::monitor_loop()
+{
     auto f = XdpFeatures::open();
     if (!f || !f.value().subscribe()) {
         // query_features_locked() says why, once.
@@ -326,10 +348,9 @@ void OutputRegistry::monitor_main() noexcept
         if (fds[1].revents) {
             return;
         }
-        auto r = watch.drain(
-            [this](int ifindex, uint64_t features) {
-                on_features(ifindex, features);
-            });
+        auto r = watch.drain([this](int ifindex, uint64_t features) {
+            on_features(ifindex, features);
+        });
         if (!r && r.error().code == ENOBUFS) {
             requery_all();  // Notifications were lost.
         }

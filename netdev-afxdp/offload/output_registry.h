@@ -86,7 +86,7 @@ public:
 
     // The port's device while it is open (queries its XDP features), or 0
     // when it is closed.
-    void set_device(uint16_t slot, int ifindex) noexcept;
+    void set_device(uint16_t slot, int ifindex);
 
     // Programs whose devmaps mirror the usable slots.  A program must be
     // detached before its maps go away.
@@ -102,8 +102,8 @@ public:
 
     // Traffic of retired flows, added by the tables.
     void add_retired(uint16_t rx_slot, uint16_t tx_slot, bool has_tx,
-                     uint64_t packets, uint64_t bytes, uint64_t tx_bytes)
-        noexcept;
+                     uint64_t packets, uint64_t bytes,
+                     uint64_t tx_bytes) noexcept;
 
     // Everything the fast path received on and sent out of 'slot''s port.
     PortTraffic port_traffic(uint16_t slot);
@@ -133,8 +133,9 @@ private:
     void start_monitor_locked() noexcept;
     void stop_monitor() noexcept;
     void monitor_main() noexcept;
+    void monitor_loop();
     void on_features(int ifindex, uint64_t features) noexcept;
-    void requery_all() noexcept;
+    void requery_all();
 
     std::mutex mutex_;
     std::array<Slot, kMaxSlots> slots_;

@@ -40,10 +40,10 @@ void put(uint8_t *key, uint8_t *mask, const void *value, const void *m,
     }
 }
 
-#define PUT_FIELD(KEY_FIELD, FIELD)                                       \
-    put(reinterpret_cast<uint8_t *>(&out.key.KEY_FIELD),                  \
-        reinterpret_cast<uint8_t *>(&out.mask.KEY_FIELD), &v.FIELD,       \
-        &m.FIELD, sizeof v.FIELD)
+#define PUT_FIELD(KEY_FIELD, FIELD)                                            \
+    put(reinterpret_cast<uint8_t *>(&out.key.KEY_FIELD),                       \
+        reinterpret_cast<uint8_t *>(&out.mask.KEY_FIELD), &v.FIELD, &m.FIELD,  \
+        sizeof v.FIELD)
 
 Error refuse(const std::string &why)
 {
@@ -84,10 +84,9 @@ bool dl_type_is(const afxdp_flow_fields &v, uint16_t type)
 Result<void> check_shared_bytes(const afxdp_flow_fields &v,
                                 const afxdp_flow_fields &m)
 {
-    const bool ip4_or_arp = dl_type_exact(m) &&
-                            (dl_type_is(v, kEthTypeIp) ||
-                             dl_type_is(v, kEthTypeArp) ||
-                             dl_type_is(v, kEthTypeRarp));
+    const bool ip4_or_arp = dl_type_exact(m) && (dl_type_is(v, kEthTypeIp) ||
+                                                 dl_type_is(v, kEthTypeArp) ||
+                                                 dl_type_is(v, kEthTypeRarp));
     const bool arp = dl_type_exact(m) && (dl_type_is(v, kEthTypeArp) ||
                                           dl_type_is(v, kEthTypeRarp));
     const bool ip6 = dl_type_exact(m) && dl_type_is(v, kEthTypeIpv6);
@@ -126,10 +125,10 @@ void fill_key(const afxdp_flow_fields &v, const afxdp_flow_fields &m,
     uint8_t *key = out.key.addr;
     uint8_t *mask = out.mask.addr;
     if (!bytes_zero(m.ipv6_src) || !bytes_zero(m.ipv6_dst)) {
-        put(key + AFXDP_ADDR_IPV6_SRC, mask + AFXDP_ADDR_IPV6_SRC,
-            v.ipv6_src, m.ipv6_src, 16);
-        put(key + AFXDP_ADDR_IPV6_DST, mask + AFXDP_ADDR_IPV6_DST,
-            v.ipv6_dst, m.ipv6_dst, 16);
+        put(key + AFXDP_ADDR_IPV6_SRC, mask + AFXDP_ADDR_IPV6_SRC, v.ipv6_src,
+            m.ipv6_src, 16);
+        put(key + AFXDP_ADDR_IPV6_DST, mask + AFXDP_ADDR_IPV6_DST, v.ipv6_dst,
+            m.ipv6_dst, 16);
     } else {
         put(key + AFXDP_ADDR_IPV4_SRC, mask + AFXDP_ADDR_IPV4_SRC, &v.nw_src,
             &m.nw_src, 4);

@@ -42,7 +42,8 @@ void add_attr(Request &req, uint16_t type, const void *data, size_t len)
     nla->nla_type = type;
     nla->nla_len = uint16_t(NLA_HDRLEN + len);
     std::memcpy(reinterpret_cast<char *>(nla) + NLA_HDRLEN, data, len);
-    req.nlh.nlmsg_len = NLMSG_ALIGN(req.nlh.nlmsg_len) + NLA_ALIGN(nla->nla_len);
+    req.nlh.nlmsg_len =
+        NLMSG_ALIGN(req.nlh.nlmsg_len) + NLA_ALIGN(nla->nla_len);
 }
 
 Request make_request(uint16_t family, uint8_t cmd, uint32_t seq)
@@ -81,8 +82,8 @@ void for_each_attr(const char *p, size_t len, Fn fn)
 // The attributes of a generic netlink message.
 std::pair<const char *, size_t> genl_attrs(const nlmsghdr *nlh)
 {
-    const char *p = reinterpret_cast<const char *>(NLMSG_DATA(nlh)) +
-                    GENL_HDRLEN;
+    const char *p =
+        reinterpret_cast<const char *>(NLMSG_DATA(nlh)) + GENL_HDRLEN;
     size_t len = nlh->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
     return {p, len};
 }
@@ -112,8 +113,8 @@ Result<void> recv_reply(int fd, uint32_t seq, Fn fn)
                 continue;
             }
             int err = errno;
-            return Error{err, std::string("netlink recv: ") +
-                                  std::strerror(err)};
+            return Error{err,
+                         std::string("netlink recv: ") + std::strerror(err)};
         }
         size_t len = size_t(n);
         for (auto *nlh = reinterpret_cast<nlmsghdr *>(buf.data());
@@ -124,9 +125,9 @@ Result<void> recv_reply(int fd, uint32_t seq, Fn fn)
             if (nlh->nlmsg_type == NLMSG_ERROR) {
                 const auto *e = static_cast<const nlmsgerr *>(NLMSG_DATA(nlh));
                 if (e->error) {
-                    return Error::from_negative(
-                        e->error, std::string("netlink: ") +
-                                      std::strerror(-e->error));
+                    return Error::from_negative(e->error,
+                                                std::string("netlink: ") +
+                                                    std::strerror(-e->error));
                 }
                 continue;
             }
@@ -293,8 +294,8 @@ Result<void> XdpFeatures::drain(const std::function<void(int, uint64_t)> &fn)
                 return {};
             }
             int err = errno;
-            return Error{err, std::string("netlink recv: ") +
-                                  std::strerror(err)};
+            return Error{err,
+                         std::string("netlink recv: ") + std::strerror(err)};
         }
         size_t len = size_t(n);
         for (auto *nlh = reinterpret_cast<nlmsghdr *>(buf.data());

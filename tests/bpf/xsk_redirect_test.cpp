@@ -20,8 +20,8 @@
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 
-#include "fixtures.h"
 #include "bpf/flow/flow_layout.h"  // Before the skeleton: it names these.
+#include "fixtures.h"
 #include "xsk_redirect.skel.h"
 
 namespace afxdp::test {
