@@ -150,8 +150,9 @@ static __always_inline int afxdp_parse_l4(void *data, void *data_end,
         __builtin_memcpy(&p->key.tp_src, l4, 4);
     } else if (proto == AFXDP_IPPROTO_ICMP) {
         /* OVS reads ICMP, ICMPv6 and IGMP by protocol number alone, in
-         * IPv4 and IPv6 alike; so do we. */
-        if (size < 4 || (void *)(l4 + 4) > data_end) {
+         * IPv4 and IPv6 alike; so do we.  Type and code only once
+         * ICMP_HEADER_LEN (8) bytes are there, as OVS. */
+        if (size < 8 || (void *)(l4 + 8) > data_end) {
             return AFXDP_PARSE_PUNT;
         }
         p->key.tp_src = bpf_htons(l4[0]);
