@@ -276,7 +276,9 @@ static __always_inline int afxdp_parse_ipv6(void *data, void *data_end,
     p->key.ipv6_label = bpf_htonl(first & 0xfffff);
 
     off += 40;
-    for (i = 0; i < AFXDP_IPV6_MAX_EXT; i++) {
+    /* One call per extension header, and one more that sees the header
+     * after the last: AFXDP_IPV6_MAX_EXT + 1 calls. */
+    for (i = 0; i <= AFXDP_IPV6_MAX_EXT; i++) {
         r = afxdp_ipv6_ext(data, data_end, p, &off, end);
         if (r < 0) {
             return AFXDP_PARSE_PUNT;
@@ -285,7 +287,7 @@ static __always_inline int afxdp_parse_ipv6(void *data, void *data_end,
             break;
         }
     }
-    if (i == AFXDP_IPV6_MAX_EXT) {
+    if (i > AFXDP_IPV6_MAX_EXT) {
         return AFXDP_PARSE_PUNT;
     }
     if (p->key.nw_frag & AFXDP_NW_FRAG_LATER) {
