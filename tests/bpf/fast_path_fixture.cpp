@@ -393,4 +393,25 @@ void FastPathTest::expect_miss(const XdpRun &r, const Bytes &frame,
         << what << ": " << frame_difference(r.frame, frame);
 }
 
+std::string FastPathTest::differing_fields(const Bytes &frame,
+                                           const afxdp_flow_key &key)
+{
+    std::string out;
+    const afxdp_flow_actions scratch = drop_flow(FastPath::kMaxFlows - 1);
+    for (const KeyField &f : key_fields()) {
+        afxdp_flow_key mask;
+        std::memset(&mask, 0, sizeof mask);
+        std::memset(reinterpret_cast<std::uint8_t *>(&mask) + f.offset, 0xff,
+                    f.size);
+        fp_.set_mask(kScratchSlot, mask);
+        fp_.set_order({kScratchSlot});
+        fp_.put_flow(kScratchSlot, key, scratch);
+        if (fp_.run(frame).verdict != XDP_DROP) {
+            out += std::string(out.empty() ? "" : ", ") + f.name;
+        }
+        fp_.delete_raw(fp_.masked(kScratchSlot, key));
+    }
+    return out.empty() ? "none?" : out;
+}
+
 }  // namespace afxdp::test

@@ -152,6 +152,12 @@ protected:
     void expect_miss(const XdpRun &r, const Bytes &frame,
                      const std::string &what);
 
+    // For failure messages: the fields in which 'key' and the parser's key
+    // for 'frame' differ, found by looking each field up alone under a
+    // mask of its own in slot kScratchSlot.  Leaves order[] at that slot.
+    std::string differing_fields(const Bytes &frame, const afxdp_flow_key &key);
+    static constexpr std::uint8_t kScratchSlot = AFXDP_FLOW_MAX_MASKS - 1;
+
     FastPath fp_;
 };
 

@@ -605,30 +605,7 @@ const NamedCase kParseCases[] = {
 };
 
 class FastPathParseTest : public FastPathTest,
-                          public ::testing::WithParamInterface<NamedCase> {
-protected:
-    // The fields on which 'key' and the parser's key for 'frame' differ:
-    // each field alone under a mask of its own, looked up.
-    std::string differing_fields(const Bytes &frame, const afxdp_flow_key &key)
-    {
-        std::string out;
-        constexpr std::uint8_t kSlot = 1;
-        for (const KeyField &f : key_fields()) {
-            afxdp_flow_key mask;
-            std::memset(&mask, 0, sizeof mask);
-            std::memset(reinterpret_cast<std::uint8_t *>(&mask) + f.offset,
-                        0xff, f.size);
-            fp_.set_mask(kSlot, mask);
-            fp_.set_order({kSlot});
-            fp_.put_flow(kSlot, key, drop_flow(kFlowId + 1));
-            if (fp_.run(frame).verdict != XDP_DROP) {
-                out += std::string(out.empty() ? "" : ", ") + f.name;
-            }
-            fp_.delete_raw(fp_.masked(kSlot, key));
-        }
-        return out.empty() ? "none?" : out;
-    }
-};
+                          public ::testing::WithParamInterface<NamedCase> {};
 
 // ---- Parser exactness ---------------------------------------------------
 
