@@ -12,7 +12,8 @@
 #   3. configure out of tree in build/ovs;
 #   4. link build/ovs/afxdp-core -> the CMake build dir holding the core
 #      libraries (where ovs-patches/0001 makes OVS's Makefile look for
-#      them), then make and make install into build/install.
+#      them), then make and make install into build/install;
+#   5. build the test tools linked with OVS (build/ovs/tests/afxdp-*).
 # Edits to dpif/ and rebuilt core libraries only need step 4, which make
 # tracks by itself.  Because of the afxdp-core link, OVS's own commands
 # work in build/ovs as they are: "make", "make check-afxdp" (as root).
@@ -185,3 +186,21 @@ for f in sbin/ovs-vswitchd sbin/ovsdb-server bin/ovs-vsctl bin/ovs-appctl \
     [[ -e $prefix/$f ]] || die "$prefix/$f was not installed"
 done
 say "installed into $prefix in $((SECONDS - t0)) s"
+
+# ---- 5. Test tools linked with this OVS ------------------------------------
+# ovs-flow-keys (tests/bpf/ovs_flow_keys.c): OVS's flow_extract() on frames,
+# for the bpf tier's differential test of the XDP parser.  Linked through
+# OVS's libtool, which knows what libopenvswitch.la depends on.
+tool=$obj/tests/afxdp-ovs-flow-keys
+tool_src=$repo/tests/bpf/ovs_flow_keys.c
+if [[ ! -x $tool || $tool_src -nt $tool \
+      || $obj/lib/.libs/libopenvswitch.a -nt $tool \
+      || $repo/bpf/flow/flow_layout.h -nt $tool ]]; then
+    (cd "$obj" && ./libtool --tag=CC --mode=link cc -g -O2 -Wall -Werror \
+         -I"$src/include" -I"$src/lib" -I"$obj" -I"$obj/include" \
+         -I"$obj/lib" -I"$repo" -o tests/afxdp-ovs-flow-keys "$tool_src" \
+         lib/libopenvswitch.la) > "$obj/ovs-flow-keys.out" 2>&1 \
+        || { tail -n 40 "$obj/ovs-flow-keys.out" >&2
+             die "building $tool failed; full log in $obj/ovs-flow-keys.out"; }
+    say "built $tool"
+fi

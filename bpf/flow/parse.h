@@ -150,8 +150,9 @@ static __always_inline int afxdp_parse_l4(void *data, void *data_end,
         __builtin_memcpy(&p->key.tp_src, l4, 4);
     } else if (proto == AFXDP_IPPROTO_ICMP) {
         /* OVS reads ICMP, ICMPv6 and IGMP by protocol number alone, in
-         * IPv4 and IPv6 alike; so do we. */
-        if (size < 4 || (void *)(l4 + 4) > data_end) {
+         * IPv4 and IPv6 alike; so do we.  Type and code only once
+         * ICMP_HEADER_LEN (8) bytes are there, as OVS. */
+        if (size < 8 || (void *)(l4 + 8) > data_end) {
             return AFXDP_PARSE_PUNT;
         }
         p->key.tp_src = bpf_htons(l4[0]);
@@ -275,7 +276,9 @@ static __always_inline int afxdp_parse_ipv6(void *data, void *data_end,
     p->key.ipv6_label = bpf_htonl(first & 0xfffff);
 
     off += 40;
-    for (i = 0; i < AFXDP_IPV6_MAX_EXT; i++) {
+    /* One call per extension header, and one more that sees the header
+     * after the last: AFXDP_IPV6_MAX_EXT + 1 calls. */
+    for (i = 0; i <= AFXDP_IPV6_MAX_EXT; i++) {
         r = afxdp_ipv6_ext(data, data_end, p, &off, end);
         if (r < 0) {
             return AFXDP_PARSE_PUNT;
@@ -284,7 +287,7 @@ static __always_inline int afxdp_parse_ipv6(void *data, void *data_end,
             break;
         }
     }
-    if (i == AFXDP_IPV6_MAX_EXT) {
+    if (i > AFXDP_IPV6_MAX_EXT) {
         return AFXDP_PARSE_PUNT;
     }
     if (p->key.nw_frag & AFXDP_NW_FRAG_LATER) {
