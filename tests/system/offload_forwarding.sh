@@ -12,8 +12,8 @@
 #  - the interface statistics of both ports include the frames (received
 #    on the input port, sent on the output port), though none crossed an
 #    AF_XDP socket;
-#  - after del-port no XDP program and none of the fast path's maps stay
-#    behind.
+#  - after del-port, and after ovs-vswitchd is killed with SIGKILL, no XDP
+#    program and none of the fast path's maps stay behind.
 # The rate is modest so that no layer drops frames: the test is about
 # where frames go and how they are counted (perf/bench measures speed).
 # shellcheck source=lib.sh
@@ -102,14 +102,25 @@ wait_until 15 column_caught_up ||
     fail "statistics column: $P0 rx_packets $(iface_stat "$P0" rx_packets)," \
         "$P1 tx_packets $(iface_stat "$P1" tx_packets)"
 
-# Nothing of the fast path outlives the port.
-prog_ids=$(fastpath_prog_ids "$P0")
+# Nothing of the fast path outlives the port (del-port), nor ovs-vswitchd
+# (SIGKILL: the bpf_link and the maps die with the process).
+maps_gone() {
+    local id
+    for id in $2; do
+        wait_until 5 eval "! bpftool map show id $id >/dev/null 2>&1" ||
+            fail "map $id of $1's program outlived it"
+    done
+}
 map_ids=$(fastpath_map_ids "$P0")
 [[ -n $map_ids ]] || fail "no maps found for $P0's program"
 vsctl del-port "$BR" "$P0"
 wait_no_xdp "$P0"
-for id in $map_ids; do
-    wait_until 5 eval "! bpftool map show id $id >/dev/null 2>&1" ||
-        fail "map $id of $P0's program (ids $prog_ids) outlived the port"
-done
-sys_finish
+maps_gone "$P0" "$map_ids"
+map_ids=$(fastpath_map_ids "$P1")
+[[ -n $map_ids ]] || fail "no maps found for $P1's program"
+# sys_finish's log check, while ovs-vswitchd still runs.
+ovs_check_log "$OVS_LOG_ALLOW" || fail "errors logged by ovs-vswitchd"
+ovs_stop_vswitchd KILL
+wait_no_xdp "$P1"
+maps_gone "$P1" "$map_ids"
+log "PASS $TEST_NAME"
