@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The XDP fast path forwards an offloaded megaflow without OVS's PMD:
 #  - once the flow is offloaded (a few frames first make dpif-netdev
-#    create the megaflow; its offload thread installs it within about
-#    70 ms: it polls its queue with a back-off of up to 64 ms), the sink
-#    counts every frame sent while the PMD's "packets received" stays flat;
+#    create the megaflow; its offload thread installs it within a few
+#    milliseconds), the sink counts every frame sent while the PMD's
+#    "packets received" stays flat;
 #  - the OpenFlow rule's n_packets/n_bytes equal what was sent in all,
 #    exactly, and the datapath flow's all but the first frame (which made
 #    the flow);
