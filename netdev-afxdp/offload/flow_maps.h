@@ -30,6 +30,19 @@ struct FlowCounters {
     uint16_t tcp_flags = 0;  // Host order.
 };
 
+// Adds the program counters 'c' (one CPU's, or a program's) into 'sum'.
+inline void add_xdp_counters(afxdp_xdp_counters &sum,
+                             const afxdp_xdp_counters &c) noexcept
+{
+    sum.to_ovs_miss += c.to_ovs_miss;
+    sum.to_ovs_partial += c.to_ovs_partial;
+    sum.to_ovs_parse += c.to_ovs_parse;
+    sum.to_ovs_action += c.to_ovs_action;
+    sum.to_ovs_fallback += c.to_ovs_fallback;
+    sum.meta_failed += c.meta_failed;
+    sum.action_failed += c.action_failed;
+}
+
 class FlowMaps {
 public:
     virtual ~FlowMaps() = default;

@@ -15,17 +15,6 @@ namespace {
 constexpr auto kClockSampleInterval = std::chrono::milliseconds(100);
 constexpr auto kRankInterval = std::chrono::seconds(1);
 
-void add_xdp_counters(afxdp_xdp_counters &sum, const afxdp_xdp_counters &c)
-{
-    sum.to_ovs_miss += c.to_ovs_miss;
-    sum.to_ovs_partial += c.to_ovs_partial;
-    sum.to_ovs_parse += c.to_ovs_parse;
-    sum.to_ovs_action += c.to_ovs_action;
-    sum.to_ovs_fallback += c.to_ovs_fallback;
-    sum.meta_failed += c.meta_failed;
-    sum.action_failed += c.action_failed;
-}
-
 }  // namespace
 
 FlowTable::FlowTable(std::string ifname, uint16_t slot,

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 
+#include "netdev-afxdp/offload/flow_maps.h"
 #include "xsk_redirect.skel.h"
 
 // ---- Printing -----------------------------------------------------------
@@ -343,13 +344,7 @@ afxdp_xdp_counters FastPath::counters()
               0)
         << std::strerror(errno);
     for (const afxdp_xdp_counters &c : per_cpu) {
-        sum.to_ovs_miss += c.to_ovs_miss;
-        sum.to_ovs_partial += c.to_ovs_partial;
-        sum.to_ovs_parse += c.to_ovs_parse;
-        sum.to_ovs_action += c.to_ovs_action;
-        sum.to_ovs_fallback += c.to_ovs_fallback;
-        sum.meta_failed += c.meta_failed;
-        sum.action_failed += c.action_failed;
+        offload::add_xdp_counters(sum, c);
     }
     return sum;
 }
