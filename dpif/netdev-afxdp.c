@@ -338,7 +338,7 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
     const char *mode_s = smap_get_def(args, "xdp-mode", "best-effort");
     enum afxdp_xdp_mode xdp_mode;
     bool need_wakeup;
-    uint32_t max_queues;
+    struct afxdp_device_queues queues;
     int n_rxq = 1;
     int error;
 
@@ -349,7 +349,7 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
     }
 
     /* Refusing here, not in reconfigure(), reports the error once. */
-    error = afxdp_device_max_queues(name, &max_queues);
+    error = afxdp_device_get_queues(name, &queues);
     if (error == ENODEV) {
         /* Gone for now: reconfigure() reports it once, and reopens the
          * port when the device comes back. */
@@ -357,9 +357,9 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
         VLOG_WARN_RL(&rl, "%s: cannot read the number of queues (%s); "
                      "'n_rxq' is checked when the sockets are opened.",
                      name, ovs_strerror(error));
-    } else if ((uint32_t) n_rxq > max_queues) {
+    } else if ((uint32_t) n_rxq > queues.current) {
         VLOG_ERR_BUF(errp, "%s: Too big 'n_rxq' (%d > %"PRIu32").",
-                     name, n_rxq, max_queues);
+                     name, n_rxq, queues.current);
         return EINVAL;
     }
 

@@ -60,6 +60,19 @@ const char *afxdp_xdp_mode_to_string(enum afxdp_xdp_mode);
 /* Returns 0 and sets '*mode', or EINVAL for an unknown name. */
 int afxdp_xdp_mode_from_string(const char *name, enum afxdp_xdp_mode *mode);
 
+/* ---- Devices ---------------------------------------------------------- */
+
+/* A device's queues (ethtool -l): 'current' receive now (combined + rx-only
+ * channels, or the rx-* queues in sysfs for a driver without channels),
+ * 'max' is the driver's limit (0: not reported). */
+struct afxdp_device_queues {
+    uint32_t current;
+    uint32_t max;
+};
+
+/* 0 or positive errno (ENODEV for a missing device); logs nothing. */
+int afxdp_device_get_queues(const char *ifname, struct afxdp_device_queues *);
+
 /* ---- Ports ------------------------------------------------------------ */
 
 /* One device: the XDP program attached to it and one AF_XDP socket (with its
@@ -100,10 +113,6 @@ uint32_t afxdp_port_n_queues(const struct afxdp_port *);
 
 /* The file descriptor of queue 'qid's socket, for poll(). */
 int afxdp_port_queue_fd(const struct afxdp_port *, uint32_t qid);
-
-/* Queues the device offers (combined/rx channels).  0 or positive errno
- * (ENODEV for a missing device); logs nothing. */
-int afxdp_device_max_queues(const char *ifname, uint32_t *n_queues);
 
 /* Largest frame (L2, without FCS) one chunk can receive and transmit. */
 uint32_t afxdp_max_frame_len(void);

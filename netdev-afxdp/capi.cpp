@@ -125,16 +125,17 @@ int afxdp_port_queue_fd(const struct afxdp_port *port, uint32_t qid)
     return cast(port)->queue_fd(qid);
 }
 
-int afxdp_device_max_queues(const char *ifname, uint32_t *n_queues)
+int afxdp_device_get_queues(const char *ifname, struct afxdp_device_queues *out)
 {
     try {
-        auto n = afxdp::netdev::device_max_queues(ifname ? ifname : "");
-        if (!n) {
+        auto q = afxdp::netdev::device_queues(ifname ? ifname : "");
+        if (!q) {
             // A query, not an operation that failed: the caller decides
             // whether a missing device is worth a log line.
-            return n.error().code;
+            return q.error().code;
         }
-        *n_queues = n.value();
+        out->current = q.value().current;
+        out->max = q.value().max;
         return 0;
     } catch (const std::bad_alloc &) {
         return ENOMEM;

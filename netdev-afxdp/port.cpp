@@ -105,17 +105,17 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
     if (!ifindex) {
         return ifindex.error();
     }
-    auto max_queues = device_max_queues(ifname);
-    if (!max_queues) {
-        return max_queues.error();
+    auto queues = device_queues(ifname);
+    if (!queues) {
+        return queues.error();
     }
     if (config.n_queues == 0) {
         return Error{EINVAL, ifname + ": 'n_rxq' must be at least 1."};
     }
-    if (config.n_queues > max_queues.value()) {
+    if (config.n_queues > queues.value().current) {
         return Error{EINVAL, ifname + ": Too big 'n_rxq' (" +
                                  std::to_string(config.n_queues) + " > " +
-                                 std::to_string(max_queues.value()) + ")."};
+                                 std::to_string(queues.value().current) + ")."};
     }
 
     static const Attempt kNativeZc{AFXDP_XDP_MODE_NATIVE_ZC,

@@ -2,10 +2,11 @@
  * XdpProgram: loading bpf/xsk_redirect.bpf.c and attaching it to a device.
  *
  * The program comes from the skeleton generated at build time, so there is
- * no object file to find at run time.  Its XSKMAP is sized to the device's
- * queue count as reported by ethtool, or keeps the program's default (64)
- * when ethtool cannot tell: an rx_queue_index beyond the map would simply
- * miss and go to the stack, but no socket could be bound there.
+ * no object file to find at run time.  Its XSKMAP is sized to the most
+ * queues the driver allows (DeviceQueues::max, ethtool -l "Pre-set
+ * maximums"), or keeps the program's default (64) when ethtool cannot
+ * tell: an rx_queue_index beyond the map would simply miss and go to the
+ * stack, but no socket could be bound there.
  *
  * Attachment is a bpf_link (BPF_LINK_CREATE with BPF_XDP): the link fd is
  * the only thing keeping the program on the device, so the kernel detaches
@@ -30,18 +31,15 @@
 #include <utility>
 #include <vector>
 
-#include <linux/ethtool.h>
 #include <linux/if_link.h>
-#include <linux/sockios.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/flow/flow_layout.h"
+#include "netdev-afxdp/device.h"
 #include "netdev-afxdp/log.h"
 // The skeleton names the program's global data types: after their header.
 #include "xsk_redirect.skel.h"
@@ -138,29 +136,17 @@ Error make_error(int negative_errno, const std::string &ifname,
 }
 
 // Upper bound of rx_queue_index on the device, or 0 if ethtool cannot
-// tell.  Queues are numbered combined channels first, then rx-only ones.
-unsigned device_max_queues(int ifindex, const std::string &ifname) noexcept
+// tell: the driver's maximum, not the current count, so that a socket can
+// still be bound on every queue after `ethtool -L` adds channels.  Queues
+// are numbered combined channels first, then rx-only ones.
+unsigned xskmap_entries(int ifindex, const std::string &ifname)
 {
     char name[IF_NAMESIZE] = {};
     if (!if_indextoname(static_cast<unsigned>(ifindex), name)) {
         std::strncpy(name, ifname.c_str(), sizeof name - 1);
     }
-
-    UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (sock.get() < 0) {
-        return 0;
-    }
-    ethtool_channels channels;
-    std::memset(&channels, 0, sizeof channels);
-    channels.cmd = ETHTOOL_GCHANNELS;
-    ifreq ifr;
-    std::memset(&ifr, 0, sizeof ifr);
-    std::memcpy(ifr.ifr_name, name, sizeof ifr.ifr_name - 1);
-    ifr.ifr_data = reinterpret_cast<char *>(&channels);
-    if (ioctl(sock.get(), SIOCETHTOOL, &ifr) < 0) {
-        return 0;
-    }
-    return channels.max_combined + channels.max_rx;
+    auto queues = device_queues(name);
+    return queues ? queues.value().max : 0;
 }
 
 struct ProgIdentity {
@@ -317,7 +303,7 @@ Result<void> size_maps(xsk_redirect *skel, int ifindex,
         const char *what;
     };
     std::vector<Size> sizes;
-    if (unsigned n = device_max_queues(ifindex, ifname)) {
+    if (unsigned n = xskmap_entries(ifindex, ifname)) {
         sizes.push_back({skel->maps.xsks_map, n, "XSKMAP"});
     }
     if (options.fast_path) {
