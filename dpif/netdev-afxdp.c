@@ -22,8 +22,13 @@
  *    calls it with no thread polling or sending on the device).  Options:
  *    n_rxq (default 1, at most the device's queues), xdp-mode (best-effort,
  *    native-with-zerocopy, native, generic) and use-need-wakeup (default
- *    true).  An impossible request is refused in set_config, so the bridge
- *    reports it once on the Interface; a reconfigure that fails anyway (the
+ *    true).  The core checks them (afxdp_port_options_update): an
+ *    impossible request is refused on a fresh port, so that the bridge
+ *    reports it on the Interface and does not add the port, and kept out
+ *    on a running port, which keeps its last valid options (an error
+ *    returned there would make the bridge delete the port and add it
+ *    again, logging each time) and shows the reason as status
+ *    "afxdp-config-error".  A reconfigure that fails anyway (the
  *    driver refuses the mode, no memory) leaves the device without sockets
  *    but present in the datapath: returning an error there would make
  *    dpif-netdev drop the port and the bridge add it again, failing in a
@@ -99,6 +104,10 @@ struct netdev_afxdp {
 
     /* Why the last reconfigure() failed (status "afxdp-error"), or NULL. */
     char *open_error;
+
+    /* The Interface's options: the last valid ones, and why the latest
+     * were not taken (status "afxdp-config-error"). */
+    struct afxdp_port_options *options;
 
     /* The XDP fast path's flows of this port, from the first
      * init_flow_api() (OVS's hw-offload on) until destruct(): offload
@@ -280,6 +289,7 @@ netdev_afxdp_construct(struct netdev *netdev)
     state->requested_xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
     state->requested_need_wakeup = true;
     state->xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
+    state->options = afxdp_port_options_create(netdev_get_name(netdev));
     dev->afxdp = state;
 
     /* No queue may be used before the first reconfigure() opens them. */
@@ -301,6 +311,7 @@ netdev_afxdp_destruct(struct netdev *netdev)
             afxdp_port_close(dev->afxdp->port);
         }
         free(dev->afxdp->open_error);
+        afxdp_port_options_destroy(dev->afxdp->options);
         free(dev->afxdp);
         dev->afxdp = NULL;
     }
@@ -334,55 +345,43 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
 {
     struct netdev_linux *dev = netdev_linux_cast(netdev);
     const char *name = netdev_get_name(netdev);
-    const char *n_rxq_s = smap_get(args, "n_rxq");
-    const char *mode_s = smap_get_def(args, "xdp-mode", "best-effort");
-    enum afxdp_xdp_mode xdp_mode;
-    bool need_wakeup;
-    struct afxdp_device_queues queues;
-    int n_rxq = 1;
+    const struct afxdp_option_strings strings = {
+        .n_rxq = smap_get(args, "n_rxq"),
+        .xdp_mode = smap_get(args, "xdp-mode"),
+        .use_need_wakeup = smap_get(args, "use-need-wakeup"),
+    };
+    struct netdev_afxdp *state;
+    struct afxdp_options requested;
+    char *reason = NULL;
+    bool changed;
     int error;
 
-    if (n_rxq_s && (!str_to_int(n_rxq_s, 10, &n_rxq) || n_rxq <= 0)) {
-        VLOG_ERR_BUF(errp, "%s: Invalid 'n_rxq' (%s): must be a positive "
-                     "integer.", name, n_rxq_s);
-        return EINVAL;
-    }
-
-    /* Refusing here, not in reconfigure(), reports the error once. */
-    error = afxdp_device_get_queues(name, &queues);
-    if (error == ENODEV) {
-        /* Gone for now: reconfigure() reports it once, and reopens the
-         * port when the device comes back. */
-    } else if (error) {
-        VLOG_WARN_RL(&rl, "%s: cannot read the number of queues (%s); "
-                     "'n_rxq' is checked when the sockets are opened.",
-                     name, ovs_strerror(error));
-    } else if ((uint32_t) n_rxq > queues.current) {
-        VLOG_ERR_BUF(errp, "%s: Too big 'n_rxq' (%d > %"PRIu32").",
-                     name, n_rxq, queues.current);
-        return EINVAL;
-    }
-
-    if (afxdp_xdp_mode_from_string(mode_s, &xdp_mode)) {
-        VLOG_ERR_BUF(errp, "%s: Incorrect xdp-mode (%s).", name, mode_s);
-        return EINVAL;
-    }
-
-    need_wakeup = smap_get_bool(args, "use-need-wakeup", true);
-
+    /* The core checks the options and decides whether a bad one is
+     * refused (a fresh port) or kept out (a running port keeps its last
+     * valid options); either way it has logged the one error line. */
     ovs_mutex_lock(&dev->mutex);
-    struct netdev_afxdp *state = dev->afxdp;
-    if (state->requested_n_rxq != n_rxq
-        || state->requested_xdp_mode != xdp_mode
-        || state->requested_need_wakeup != need_wakeup
-        || state->ifindex != (int) if_nametoindex(name)) {
-        state->requested_n_rxq = n_rxq;
-        state->requested_xdp_mode = xdp_mode;
-        state->requested_need_wakeup = need_wakeup;
-        netdev_request_reconfigure(netdev);
+    state = dev->afxdp;
+    error = afxdp_port_options_update(state->options, &strings, &changed,
+                                      &reason);
+    if (!error) {
+        afxdp_port_options_requested(state->options, &requested);
+        state->requested_n_rxq = requested.n_rxq;
+        state->requested_xdp_mode = requested.xdp_mode;
+        state->requested_need_wakeup = requested.use_need_wakeup;
+        /* The bridge calls this on every link change: a device deleted
+         * and created again under the same name has a new ifindex. */
+        if (changed || state->ifindex != (int) if_nametoindex(name)) {
+            netdev_request_reconfigure(netdev);
+        }
     }
     ovs_mutex_unlock(&dev->mutex);
-    return 0;
+
+    if (errp) {
+        *errp = reason;
+    } else {
+        free(reason);
+    }
+    return error;
 }
 
 int
@@ -540,6 +539,7 @@ int
 netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
 {
     struct netdev_linux *dev = netdev_linux_cast(netdev);
+    const char *config_error;
     bool added = false;
     int error;
 
@@ -553,6 +553,11 @@ netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
         added = true;
     } else if (dev->afxdp->open_error) {
         smap_add(smap, "afxdp-error", dev->afxdp->open_error);
+        added = true;
+    }
+    config_error = afxdp_port_options_error(dev->afxdp->options);
+    if (config_error) {
+        smap_add(smap, "afxdp-config-error", config_error);
         added = true;
     }
     ovs_mutex_unlock(&dev->mutex);

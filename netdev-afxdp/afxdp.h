@@ -60,6 +60,51 @@ const char *afxdp_xdp_mode_to_string(enum afxdp_xdp_mode);
 /* Returns 0 and sets '*mode', or EINVAL for an unknown name. */
 int afxdp_xdp_mode_from_string(const char *name, enum afxdp_xdp_mode *mode);
 
+/* ---- Interface options ------------------------------------------------ */
+
+/* The options: column of an afxdp Interface, as OVS's database holds it.
+ * NULL: not set (the default). */
+struct afxdp_option_strings {
+    const char *n_rxq;           /* Default 1. */
+    const char *xdp_mode;        /* Default "best-effort". */
+    const char *use_need_wakeup; /* Default "true". */
+};
+
+struct afxdp_options {
+    uint32_t n_rxq;
+    enum afxdp_xdp_mode xdp_mode;
+    bool use_need_wakeup;
+};
+
+/* One port's options across OVS's set_config calls, and the policy for a
+ * bad one (netdev-afxdp/options.h): a port that had valid options keeps
+ * them, a port that never had any is refused. */
+struct afxdp_port_options;
+
+struct afxdp_port_options *afxdp_port_options_create(const char *ifname);
+void afxdp_port_options_destroy(struct afxdp_port_options *);
+
+/* Takes the Interface's options, checked against device 'ifname's queues.
+ * Returns 0 when they are valid, and also when they are not but the port
+ * had valid options before: those stay requested, the reason is logged as
+ * one error (once per distinct reason) and kept for
+ * afxdp_port_options_error().  Returns EINVAL when they are invalid and
+ * the port never had valid ones, after logging the reason as one error,
+ * with that reason in '*reason' (malloc()ed, for OVS's error column;
+ * NULL otherwise).  '*changed' tells whether the requested options differ
+ * from before the call. */
+int afxdp_port_options_update(struct afxdp_port_options *,
+                              const struct afxdp_option_strings *,
+                              bool *changed, char **reason);
+
+/* The last valid options (the defaults before any). */
+void afxdp_port_options_requested(const struct afxdp_port_options *,
+                                  struct afxdp_options *);
+
+/* Why the options last given were not taken, or NULL when they were.
+ * Valid until the next update. */
+const char *afxdp_port_options_error(const struct afxdp_port_options *);
+
 /* ---- Devices ---------------------------------------------------------- */
 
 /* A device's queues (ethtool -l): 'current' receive now (combined + rx-only

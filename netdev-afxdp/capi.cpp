@@ -9,17 +9,21 @@
 #include "netdev-afxdp/afxdp.h"
 
 #include <cerrno>
+#include <cstring>
 #include <new>
+#include <optional>
 #include <strings.h>
 
 #include "netdev-afxdp/device.h"
 #include "netdev-afxdp/log.h"
+#include "netdev-afxdp/options.h"
 #include "netdev-afxdp/params.h"
 #include "netdev-afxdp/port.h"
 #include "umem/umem_area.h"
 
 using afxdp::Error;
 using afxdp::netdev::Port;
+using afxdp::netdev::PortOptions;
 
 namespace {
 
@@ -31,6 +35,16 @@ Port *cast(struct afxdp_port *p)
 const Port *cast(const struct afxdp_port *p)
 {
     return reinterpret_cast<const Port *>(p);
+}
+
+PortOptions *cast(struct afxdp_port_options *o)
+{
+    return reinterpret_cast<PortOptions *>(o);
+}
+
+const PortOptions *cast(const struct afxdp_port_options *o)
+{
+    return reinterpret_cast<const PortOptions *>(o);
 }
 
 int fail(const Error &e)
@@ -76,6 +90,57 @@ int afxdp_xdp_mode_from_string(const char *name, enum afxdp_xdp_mode *mode)
         }
     }
     return EINVAL;
+}
+
+struct afxdp_port_options *afxdp_port_options_create(const char *ifname)
+{
+    return reinterpret_cast<struct afxdp_port_options *>(
+        new PortOptions(ifname ? ifname : ""));
+}
+
+void afxdp_port_options_destroy(struct afxdp_port_options *options)
+{
+    delete cast(options);
+}
+
+int afxdp_port_options_update(struct afxdp_port_options *options,
+                              const struct afxdp_option_strings *strings,
+                              bool *changed, char **reason)
+{
+    *changed = false;
+    *reason = nullptr;
+    try {
+        PortOptions *o = cast(options);
+        auto queues = afxdp::netdev::device_queues(o->ifname());
+        std::optional<uint32_t> current;
+        if (queues) {
+            current = queues.value().current;
+        }
+        auto outcome = o->update(*strings, current);
+        *changed = outcome.changed;
+        if (!outcome.log.empty()) {
+            afxdp::log(AFXDP_LOG_ERR, "%s", outcome.log.c_str());
+        }
+        if (outcome.verdict == PortOptions::Verdict::kRefused) {
+            *reason = strdup(outcome.reason.c_str());
+            return EINVAL;
+        }
+        return 0;
+    } catch (const std::bad_alloc &) {
+        return ENOMEM;
+    }
+}
+
+void afxdp_port_options_requested(const struct afxdp_port_options *options,
+                                  struct afxdp_options *out)
+{
+    *out = cast(options)->requested();
+}
+
+const char *afxdp_port_options_error(const struct afxdp_port_options *options)
+{
+    const std::string &e = cast(options)->error();
+    return e.empty() ? nullptr : e.c_str();
 }
 
 int afxdp_port_open(const struct afxdp_port_config *config,
