@@ -72,15 +72,26 @@ VLOG_DEFINE_THIS_MODULE(netdev_afxdp);
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 
-/* Datapath events, counted per thread (cheap enough for every burst) and
- * shown by `ovs-appctl coverage/show`:
+/* Datapath events, shown by `ovs-appctl coverage/show`.  Counted per
+ * thread on the datapath (cheap enough for every burst):
  *  - afxdp_rx_empty: an rx poll found no frame (the idle case; a PMD that
  *    is never idle shows a rate near zero);
- *  - afxdp_tx_dropped: frames a send could not queue (no free chunk, tx
- *    ring full, too long, or the port has no sockets); the per-queue
- *    statistics say which. */
+ *  - afxdp_tx_dropped: frames a send could not queue, for any reason,
+ *    including a port without sockets.
+ * Counted by the core's queues and added here when the statistics are
+ * read (afxdp_port_take_events(), every stats-update-interval and before
+ * a port is closed), so the datapath pays nothing more for them:
+ *  - afxdp_tx_dropped_no_chunk, afxdp_tx_dropped_ring_full,
+ *    afxdp_tx_dropped_bad_len: afxdp_tx_dropped of ports with sockets, by
+ *    reason (per queue: statistics q<N>_tx_dropped_<reason>);
+ *  - afxdp_tx_kick_errors: failed transmit wakeups (q<N>_tx_kick_errors),
+ *    also logged by the core at most once a minute per port. */
 COVERAGE_DEFINE(afxdp_rx_empty);
 COVERAGE_DEFINE(afxdp_tx_dropped);
+COVERAGE_DEFINE(afxdp_tx_dropped_no_chunk);
+COVERAGE_DEFINE(afxdp_tx_dropped_ring_full);
+COVERAGE_DEFINE(afxdp_tx_dropped_bad_len);
+COVERAGE_DEFINE(afxdp_tx_kick_errors);
 
 /* Per-device state, owned through netdev_linux's 'afxdp' member. */
 struct netdev_afxdp {
@@ -339,6 +350,20 @@ netdev_afxdp_rxq_destruct(struct netdev_rxq *rxq_ OVS_UNUSED)
 
 /* ---- Configuration ----------------------------------------------------- */
 
+/* Adds what 'port's queues counted since the last call to the coverage
+ * counters.  Called with 'dev->mutex' held. */
+static void
+afxdp_count_events(struct afxdp_port *port)
+{
+    struct afxdp_port_events ev;
+
+    afxdp_port_take_events(port, &ev);
+    COVERAGE_ADD(afxdp_tx_dropped_no_chunk, ev.tx_dropped_no_chunk);
+    COVERAGE_ADD(afxdp_tx_dropped_ring_full, ev.tx_dropped_ring_full);
+    COVERAGE_ADD(afxdp_tx_dropped_bad_len, ev.tx_dropped_bad_len);
+    COVERAGE_ADD(afxdp_tx_kick_errors, ev.tx_kick_errors);
+}
+
 int
 netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
                         char **errp)
@@ -437,6 +462,7 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         if (state->offload) {
             afxdp_offload_unbind(state->offload);
         }
+        afxdp_count_events(state->port);
         afxdp_port_close(state->port);
         state->port = NULL;
     }
@@ -601,6 +627,7 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
                 sum.tx_dropped += qs.tx_dropped;
             }
         }
+        afxdp_count_events(port);
     }
     /* What the XDP fast path received here and sent out of here never
      * crossed the sockets. */
@@ -655,6 +682,10 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     QSTAT(tx_packets)                           \
     QSTAT(tx_bytes)                             \
     QSTAT(tx_dropped)                           \
+    QSTAT(tx_dropped_no_chunk)                  \
+    QSTAT(tx_dropped_ring_full)                 \
+    QSTAT(tx_dropped_bad_len)                   \
+    QSTAT(tx_kick_errors)                       \
     QSTAT(rx_dropped)                           \
     QSTAT(rx_invalid_descs)                     \
     QSTAT(tx_invalid_descs)                     \

@@ -216,7 +216,14 @@ struct afxdp_queue_stats {
     uint64_t rx_bytes;
     uint64_t tx_packets;
     uint64_t tx_bytes;
-    uint64_t tx_dropped; /* No chunk, ring full or too long. */
+    uint64_t tx_dropped;           /* The sum of the three reasons below. */
+    uint64_t tx_dropped_no_chunk;  /* No free chunk in the UMEM. */
+    uint64_t tx_dropped_ring_full; /* No room on the tx ring. */
+    uint64_t tx_dropped_bad_len;   /* Empty or > afxdp_max_frame_len(). */
+    /* Transmit wakeups (sendto) that failed for another reason than the
+     * kernel being busy or the link down; their frames stay on the tx ring
+     * for the next one.  Not drops. */
+    uint64_t tx_kick_errors;
 
     /* struct xdp_statistics, read from the socket. */
     uint64_t rx_dropped;
@@ -240,6 +247,21 @@ struct afxdp_queue_stats {
 /* 0 or positive errno (EINVAL for a bad 'qid'). */
 int afxdp_port_queue_stats(const struct afxdp_port *, uint32_t qid,
                            struct afxdp_queue_stats *);
+
+/* The drops and errors of all the port's queues, by reason. */
+struct afxdp_port_events {
+    uint64_t tx_dropped_no_chunk;
+    uint64_t tx_dropped_ring_full;
+    uint64_t tx_dropped_bad_len;
+    uint64_t tx_kick_errors;
+};
+
+/* What the port's queues counted since the previous call (since the open,
+ * the first time), for OVS's coverage counters.  Logs a warning about
+ * kick errors, at most once a minute per port, summing those counted
+ * meanwhile: the datapath itself never logs.  Control path, one caller
+ * at a time. */
+void afxdp_port_take_events(struct afxdp_port *, struct afxdp_port_events *);
 
 #ifdef __cplusplus
 }

@@ -262,4 +262,18 @@ int afxdp_port_queue_stats(const struct afxdp_port *port, uint32_t qid,
     }
 }
 
+void afxdp_port_take_events(struct afxdp_port *port,
+                            struct afxdp_port_events *events)
+{
+    *events = afxdp_port_events{};
+    try {
+        std::string log = cast(port)->take_events(events);
+        if (!log.empty()) {
+            afxdp::log(AFXDP_LOG_WARN, "%s", log.c_str());
+        }
+    } catch (const std::bad_alloc &) {
+        // The counts are taken; only the message is lost.
+    }
+}
+
 }  // extern "C"

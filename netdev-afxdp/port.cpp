@@ -212,6 +212,10 @@ Result<void> Port::queue_stats(uint32_t qid, afxdp_queue_stats *out) const
     out->tx_packets = qs.tx_packets;
     out->tx_bytes = qs.tx_bytes;
     out->tx_dropped = qs.tx_dropped;
+    out->tx_dropped_no_chunk = qs.tx_dropped_no_chunk;
+    out->tx_dropped_ring_full = qs.tx_dropped_ring_full;
+    out->tx_dropped_bad_len = qs.tx_dropped_bad_len;
+    out->tx_kick_errors = qs.tx_kick_errors;
     out->rx_dropped = k.rx_dropped;
     out->rx_invalid_descs = k.rx_invalid_descs;
     out->tx_invalid_descs = k.tx_invalid_descs;
@@ -226,6 +230,21 @@ Result<void> Port::queue_stats(uint32_t qid, afxdp_queue_stats *out) const
     out->chunks_tx = qs.chunks_tx;
     out->chunks_completion = qs.chunks_completion;
     return {};
+}
+
+std::string Port::take_events(afxdp_port_events *out)
+{
+    afxdp_port_events totals = {};
+    for (const auto &s : sockets_) {
+        const XskQueueStats qs = s->queue().stats();
+        totals.tx_dropped_no_chunk += qs.tx_dropped_no_chunk;
+        totals.tx_dropped_ring_full += qs.tx_dropped_ring_full;
+        totals.tx_dropped_bad_len += qs.tx_dropped_bad_len;
+        totals.tx_kick_errors += qs.tx_kick_errors;
+    }
+    auto taken = events_.take(totals, EventReport::Clock::now());
+    *out = taken.since_last;
+    return std::move(taken.log);
 }
 
 }  // namespace afxdp::netdev

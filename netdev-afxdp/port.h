@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "netdev-afxdp/afxdp.h"
+#include "netdev-afxdp/event_report.h"
 #include "netdev-afxdp/result.h"
 #include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xsk_socket.h"
@@ -62,6 +63,9 @@ public:
                       bool concurrent) noexcept;
 
     Result<void> queue_stats(uint32_t qid, afxdp_queue_stats *) const;
+    // Counted since the previous call (EventReport); returns a line to log
+    // as a warning, or "".
+    std::string take_events(afxdp_port_events *);
 
     // A port with no queues and no program, bound to no device: lets unit
     // tests exercise the C ABI's argument checks without privileges.
@@ -84,6 +88,7 @@ private:
     std::vector<umem::AreaRef> areas_;
     std::optional<XdpProgram> program_;
     std::vector<std::unique_ptr<XskSocket>> sockets_;
+    EventReport events_{ifname_};
 };
 
 }  // namespace afxdp::netdev
