@@ -48,7 +48,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -395,7 +394,7 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
         state->requested_need_wakeup = requested.use_need_wakeup;
         /* The bridge calls this on every link change: a device deleted
          * and created again under the same name has a new ifindex. */
-        if (changed || state->ifindex != (int) if_nametoindex(name)) {
+        if (changed || afxdp_device_replaced(name, state->ifindex)) {
             netdev_request_reconfigure(netdev);
         }
     }
@@ -437,16 +436,15 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
     struct netdev_afxdp *state;
     struct afxdp_port_config cfg;
     struct afxdp_port *port = NULL;
-    int numa_id, ifindex, error;
+    int numa_id, error;
 
     /* netdev_get_numa_id() takes 'dev->mutex' itself. */
     numa_id = netdev_get_numa_id(netdev);
 
     ovs_mutex_lock(&dev->mutex);
     state = dev->afxdp;
-    ifindex = if_nametoindex(name);
     if (state->port
-        && state->ifindex == ifindex
+        && !afxdp_device_replaced(name, state->ifindex)
         && netdev->n_rxq == state->requested_n_rxq
         && state->xdp_mode == state->requested_xdp_mode
         && state->use_need_wakeup == state->requested_need_wakeup
@@ -469,7 +467,7 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
 
     state->xdp_mode = state->requested_xdp_mode;
     state->use_need_wakeup = state->requested_need_wakeup;
-    state->ifindex = ifindex;
+    state->ifindex = afxdp_device_ifindex(name);
 
     cfg = (struct afxdp_port_config) {
         .ifname = name,
@@ -493,24 +491,13 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
     *afxdp_capture_get() = NULL;
 
     if (error) {
-        size_t name_len = strlen(name);
-
-        /* The core's messages start with the device name; ours too. */
-        const char *why = cause ? cause : ovs_strerror(error);
-        if (!strncmp(why, name, name_len)
-            && !strncmp(why + name_len, ": ", 2)) {
-            why += name_len + 2;
-        }
-
         /* Keep the queue counts so that dpif-netdev's view stays
          * consistent; rxq_recv() finds nothing and send() drops until the
          * configuration changes. */
-        state->open_error = xasprintf(
-            "cannot open AF_XDP sockets with xdp-mode=%s, n_rxq=%d: %s",
-            afxdp_xdp_mode_to_string(state->xdp_mode),
-            state->requested_n_rxq, why);
+        state->open_error = afxdp_port_open_error(&cfg, cause, error);
         VLOG_ERR("%s: %s; the port passes no traffic until its "
-                 "configuration changes.", name, state->open_error);
+                 "configuration changes.", name,
+                 state->open_error ? state->open_error : "out of memory");
         netdev->n_rxq = state->requested_n_rxq;
         netdev->n_txq = state->requested_n_rxq;
     } else {
@@ -591,87 +578,101 @@ netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
     return added ? 0 : error;
 }
 
+/* The kernel's counters of the device, in the core's terms. */
+static struct afxdp_traffic
+afxdp_kernel_traffic(const struct netdev_stats *kernel)
+{
+    return (struct afxdp_traffic) {
+        .rx_packets = kernel->rx_packets,
+        .rx_bytes = kernel->rx_bytes,
+        .tx_packets = kernel->tx_packets,
+        .tx_bytes = kernel->tx_bytes,
+        .rx_dropped = kernel->rx_dropped,
+        .tx_dropped = kernel->tx_dropped,
+    };
+}
+
+/* What the XDP fast path received on the port and sent out of it: it never
+ * crossed the sockets. */
+static struct afxdp_traffic
+afxdp_fast_path_traffic(const struct afxdp_offload *offload)
+{
+    struct afxdp_offload_port_stats fast;
+
+    afxdp_offload_port_stats(offload, &fast);
+    return (struct afxdp_traffic) {
+        .rx_packets = fast.rx_packets,
+        .rx_bytes = fast.rx_bytes,
+        .tx_packets = fast.tx_packets,
+        .tx_bytes = fast.tx_bytes,
+    };
+}
+
+/* 'merged' for the traffic, the kernel's counters for the errors. */
+static void
+afxdp_fill_stats(const struct afxdp_traffic *merged,
+                 const struct netdev_stats *kernel, struct netdev_stats *stats)
+{
+    stats->rx_packets = merged->rx_packets;
+    stats->rx_bytes = merged->rx_bytes;
+    stats->tx_packets = merged->tx_packets;
+    stats->tx_bytes = merged->tx_bytes;
+    stats->rx_dropped = merged->rx_dropped;
+    stats->tx_dropped = merged->tx_dropped;
+    stats->rx_errors = kernel->rx_errors;
+    stats->tx_errors = kernel->tx_errors;
+    stats->multicast = kernel->multicast;
+    stats->collisions = kernel->collisions;
+    stats->rx_length_errors = kernel->rx_length_errors;
+    stats->rx_over_errors = kernel->rx_over_errors;
+    stats->rx_crc_errors = kernel->rx_crc_errors;
+    stats->rx_frame_errors = kernel->rx_frame_errors;
+    stats->rx_fifo_errors = kernel->rx_fifo_errors;
+    stats->rx_missed_errors = kernel->rx_missed_errors;
+    stats->tx_aborted_errors = kernel->tx_aborted_errors;
+    stats->tx_carrier_errors = kernel->tx_carrier_errors;
+    stats->tx_fifo_errors = kernel->tx_fifo_errors;
+    stats->tx_heartbeat_errors = kernel->tx_heartbeat_errors;
+    stats->tx_window_errors = kernel->tx_window_errors;
+}
+
+/* The kernel's counters, the sockets' and the fast path's, merged by the
+ * core (afxdp_merge_traffic()).  The bridge calls this every
+ * stats-update-interval, which is also when the queues' drop reasons
+ * reach the coverage counters. */
 int
 netdev_afxdp_get_stats(const struct netdev *netdev,
                        struct netdev_stats *stats)
 {
     struct netdev_linux *dev = netdev_linux_cast(netdev);
-    struct afxdp_offload_port_stats fast = { 0 };
+    struct afxdp_traffic kernel_traffic, sockets, fast, merged;
     struct netdev_stats kernel;
-    struct afxdp_queue_stats sum = { 0 };
-    struct afxdp_port *port;
+    bool has_sockets, has_fast_path;
     int error;
 
     ovs_mutex_lock(&dev->mutex);
     error = get_stats_via_netlink(netdev, &kernel);
     if (error) {
+        ovs_mutex_unlock(&dev->mutex);
         VLOG_WARN_RL(&rl, "%s: cannot read the device's statistics (%s).",
                      netdev_get_name(netdev), ovs_strerror(error));
-        ovs_mutex_unlock(&dev->mutex);
         return error;
     }
-
-    port = dev->afxdp->port;
-    if (port) {
-        uint32_t q, n = afxdp_port_n_queues(port);
-
-        for (q = 0; q < n; q++) {
-            struct afxdp_queue_stats qs;
-
-            if (!afxdp_port_queue_stats(port, q, &qs)) {
-                sum.rx_packets += qs.rx_packets;
-                sum.rx_bytes += qs.rx_bytes;
-                sum.tx_packets += qs.tx_packets;
-                sum.tx_bytes += qs.tx_bytes;
-                sum.rx_dropped += qs.rx_dropped + qs.rx_ring_full;
-                sum.tx_dropped += qs.tx_dropped;
-            }
-        }
-        afxdp_count_events(port);
+    has_sockets = dev->afxdp->port != NULL;
+    if (has_sockets) {
+        afxdp_port_traffic(dev->afxdp->port, &sockets);
+        afxdp_count_events(dev->afxdp->port);
     }
-    /* What the XDP fast path received here and sent out of here never
-     * crossed the sockets. */
-    if (dev->afxdp->offload) {
-        afxdp_offload_port_stats(dev->afxdp->offload, &fast);
+    has_fast_path = dev->afxdp->offload != NULL;
+    if (has_fast_path) {
+        fast = afxdp_fast_path_traffic(dev->afxdp->offload);
     }
     ovs_mutex_unlock(&dev->mutex);
 
-    /* OVS's traffic is what crossed the sockets: in native XDP mode many
-     * drivers (veth among them) do not count frames redirected to AF_XDP
-     * as received.  The device's own counters serve when no socket is
-     * open, and for the errors. */
-    if (port) {
-        stats->rx_packets = sum.rx_packets + fast.rx_packets;
-        stats->rx_bytes = sum.rx_bytes + fast.rx_bytes;
-        stats->tx_packets = sum.tx_packets + fast.tx_packets;
-        stats->tx_bytes = sum.tx_bytes + fast.tx_bytes;
-    } else {
-        stats->rx_packets = kernel.rx_packets;
-        stats->rx_bytes = kernel.rx_bytes;
-        stats->tx_packets = kernel.tx_packets;
-        stats->tx_bytes = kernel.tx_bytes;
-    }
-    stats->rx_errors = kernel.rx_errors;
-    stats->tx_errors = kernel.tx_errors;
-    /* Frames the socket could not take (fill ring empty, rx ring full)
-     * are counted by some drivers as their own rx drops (veth counts every
-     * failed XDP redirect) and not by others.  Taking the larger of the two
-     * counts each such drop once either way. */
-    stats->rx_dropped = MAX(kernel.rx_dropped, sum.rx_dropped);
-    stats->tx_dropped = kernel.tx_dropped + sum.tx_dropped;
-    stats->multicast = kernel.multicast;
-    stats->collisions = kernel.collisions;
-    stats->rx_length_errors = kernel.rx_length_errors;
-    stats->rx_over_errors = kernel.rx_over_errors;
-    stats->rx_crc_errors = kernel.rx_crc_errors;
-    stats->rx_frame_errors = kernel.rx_frame_errors;
-    stats->rx_fifo_errors = kernel.rx_fifo_errors;
-    stats->rx_missed_errors = kernel.rx_missed_errors;
-    stats->tx_aborted_errors = kernel.tx_aborted_errors;
-    stats->tx_carrier_errors = kernel.tx_carrier_errors;
-    stats->tx_fifo_errors = kernel.tx_fifo_errors;
-    stats->tx_heartbeat_errors = kernel.tx_heartbeat_errors;
-    stats->tx_window_errors = kernel.tx_window_errors;
+    kernel_traffic = afxdp_kernel_traffic(&kernel);
+    afxdp_merge_traffic(&kernel_traffic, has_sockets ? &sockets : NULL,
+                        has_fast_path ? &fast : NULL, &merged);
+    afxdp_fill_stats(&merged, &kernel, stats);
     return 0;
 }
 

@@ -118,6 +118,15 @@ struct afxdp_device_queues {
 /* 0 or positive errno (ENODEV for a missing device); logs nothing. */
 int afxdp_device_get_queues(const char *ifname, struct afxdp_device_queues *);
 
+/* The ifindex of device 'ifname', or 0 when there is none. */
+int afxdp_device_ifindex(const char *ifname);
+
+/* Whether device 'ifname' is no longer the one that had 'ifindex' (0: there
+ * was none) when its port was last opened: deleted, created, or deleted
+ * and created again (a new ifindex).  Then the port must be opened again:
+ * its sockets and XDP program belong to a device that is gone. */
+bool afxdp_device_replaced(const char *ifname, int ifindex);
+
 /* ---- Ports ------------------------------------------------------------ */
 
 /* One device: the XDP program attached to it and one AF_XDP socket (with its
@@ -143,6 +152,13 @@ struct afxdp_port_config {
  * logging exactly one error that names the device and the cause. */
 int afxdp_port_open(const struct afxdp_port_config *,
                     struct afxdp_port **portp);
+
+/* The status text of an afxdp_port_open() that failed with 'error': "cannot
+ * open AF_XDP sockets with xdp-mode=M, n_rxq=N: <cause>", where 'cause' is
+ * the error the open logged, without its leading "<ifname>: " (NULL:
+ * strerror(error)).  malloc()ed; NULL only when out of memory. */
+char *afxdp_port_open_error(const struct afxdp_port_config *, const char *cause,
+                            int error);
 
 /* Closes the sockets and detaches the XDP program.  Never fails.  A UMEM
  * whose frames are still held by the caller stays mapped until the last of
@@ -247,6 +263,35 @@ struct afxdp_queue_stats {
 /* 0 or positive errno (EINVAL for a bad 'qid'). */
 int afxdp_port_queue_stats(const struct afxdp_port *, uint32_t qid,
                            struct afxdp_queue_stats *);
+
+/* The counters of a device that OVS's interface statistics take from us
+ * (struct netdev_stats's fields of the same names). */
+struct afxdp_traffic {
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t rx_dropped;
+    uint64_t tx_dropped;
+};
+
+/* What crossed the port's sockets, summed over its queues: rx_dropped is
+ * what the sockets could not take (XDP_STATISTICS rx_dropped plus
+ * rx_ring_full), tx_dropped what the port could not queue.  A queue whose
+ * statistics cannot be read counts as zero. */
+void afxdp_port_traffic(const struct afxdp_port *, struct afxdp_traffic *);
+
+/* The device's traffic as OVS shows it (netdev-afxdp/device_report.h says
+ * why): from the kernel's counters of the device, what crossed the
+ * sockets ('sockets', NULL when the port has none open) and what the XDP
+ * fast path received and sent ('fast_path', NULL without one; its
+ * drops are ignored).  Packets and bytes: the sockets' plus the fast
+ * path's, or the kernel's without sockets; rx_dropped: the larger of the
+ * kernel's and the sockets'; tx_dropped: their sum. */
+void afxdp_merge_traffic(const struct afxdp_traffic *kernel,
+                         const struct afxdp_traffic *sockets,
+                         const struct afxdp_traffic *fast_path,
+                         struct afxdp_traffic *out);
 
 /* The drops and errors of all the port's queues, by reason. */
 struct afxdp_port_events {

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "netdev-afxdp/device.h"
+#include "netdev-afxdp/device_report.h"
 #include "netdev-afxdp/log.h"
 #include "netdev-afxdp/options.h"
 #include "netdev-afxdp/params.h"
@@ -163,6 +164,19 @@ int afxdp_port_open(const struct afxdp_port_config *config,
     }
 }
 
+char *afxdp_port_open_error(const struct afxdp_port_config *config,
+                            const char *cause, int error)
+{
+    try {
+        std::string text = afxdp::netdev::open_error_text(
+            config->ifname ? config->ifname : "", config->xdp_mode,
+            config->n_queues, cause ? cause : std::strerror(error));
+        return strdup(text.c_str());
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+
 void afxdp_port_close(struct afxdp_port *port)
 {
     delete cast(port);
@@ -205,6 +219,17 @@ int afxdp_device_get_queues(const char *ifname, struct afxdp_device_queues *out)
     } catch (const std::bad_alloc &) {
         return ENOMEM;
     }
+}
+
+int afxdp_device_ifindex(const char *ifname)
+{
+    auto ifindex = afxdp::netdev::device_ifindex(ifname ? ifname : "");
+    return ifindex ? ifindex.value() : 0;
+}
+
+bool afxdp_device_replaced(const char *ifname, int ifindex)
+{
+    return afxdp_device_ifindex(ifname) != ifindex;
 }
 
 uint32_t afxdp_max_frame_len(void)
@@ -274,6 +299,20 @@ void afxdp_port_take_events(struct afxdp_port *port,
     } catch (const std::bad_alloc &) {
         // The counts are taken; only the message is lost.
     }
+}
+
+void afxdp_port_traffic(const struct afxdp_port *port,
+                        struct afxdp_traffic *out)
+{
+    *out = cast(port)->traffic();
+}
+
+void afxdp_merge_traffic(const struct afxdp_traffic *kernel,
+                         const struct afxdp_traffic *sockets,
+                         const struct afxdp_traffic *fast_path,
+                         struct afxdp_traffic *out)
+{
+    *out = afxdp::netdev::merge_traffic(*kernel, sockets, fast_path);
 }
 
 }  // extern "C"

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <mutex>
+#include <new>
 
 #include "netdev-afxdp/device.h"
 #include "netdev-afxdp/log.h"
@@ -245,6 +246,28 @@ std::string Port::take_events(afxdp_port_events *out)
     auto taken = events_.take(totals, EventReport::Clock::now());
     *out = taken.since_last;
     return std::move(taken.log);
+}
+
+afxdp_traffic Port::traffic() const noexcept
+{
+    afxdp_traffic sum = {};
+    for (uint32_t q = 0; q < n_queues(); q++) {
+        afxdp_queue_stats qs;
+        try {
+            if (!queue_stats(q, &qs)) {
+                continue;
+            }
+        } catch (const std::bad_alloc &) {
+            continue;  // Only the error message could not be built.
+        }
+        sum.rx_packets += qs.rx_packets;
+        sum.rx_bytes += qs.rx_bytes;
+        sum.tx_packets += qs.tx_packets;
+        sum.tx_bytes += qs.tx_bytes;
+        sum.rx_dropped += qs.rx_dropped + qs.rx_ring_full;
+        sum.tx_dropped += qs.tx_dropped;
+    }
+    return sum;
 }
 
 }  // namespace afxdp::netdev

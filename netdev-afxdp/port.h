@@ -63,6 +63,8 @@ public:
                       bool concurrent) noexcept;
 
     Result<void> queue_stats(uint32_t qid, afxdp_queue_stats *) const;
+    // Summed over the queues (afxdp_port_traffic()).
+    afxdp_traffic traffic() const noexcept;
     // Counted since the previous call (EventReport); returns a line to log
     // as a warning, or "".
     std::string take_events(afxdp_port_events *);
