@@ -57,10 +57,14 @@
 #include "netdev-linux-private.h"
 #include "netdev-offload.h"
 #include "netdev-provider.h"
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/shash.h"
 #include "openvswitch/vlog.h"
+#include "ovs-atomic.h"
 #include "ovs-thread.h"
 #include "packets.h"
 #include "smap.h"
+#include "unixctl.h"
 #include "util.h"
 
 #include "dpif/netdev-afxdp-offload.h"
@@ -123,7 +127,15 @@ struct netdev_afxdp {
      * init_flow_api() (OVS's hw-offload on) until destruct(): offload
      * threads hold a reference to the netdev, not to this. */
     struct afxdp_offload *offload;
+
+    /* Which thread polls each of the port's queues, for afxdp/show: a PMD
+     * thread's core id, or AFXDP_POLLER_*.  Allocated with 'port' by
+     * reconfigure(); written by the polling thread when it changes. */
+    atomic_int *pollers;
 };
+
+#define AFXDP_POLLER_NONE (-2) /* Not polled since the port was opened. */
+#define AFXDP_POLLER_MAIN (-1) /* The main thread (afxdp-nonpmd ports). */
 
 static struct netdev_afxdp *
 afxdp_state(const struct netdev *netdev)
@@ -139,11 +151,48 @@ afxdp_port_of(const struct netdev *netdev)
 
 /* ---- Datapath ---------------------------------------------------------- */
 
+/* The calling thread as a poller: a PMD thread's core id (dpif-netdev names
+ * its PMD threads "pmd-c<core>/id:<n>"), or the main thread.  Worked out
+ * once per thread. */
+DEFINE_STATIC_PER_THREAD_DATA(int, afxdp_self_poller, INT_MIN);
+
+static int
+afxdp_poller_self(void)
+{
+    int *self = afxdp_self_poller_get();
+
+    if (OVS_UNLIKELY(*self == INT_MIN)) {
+        int core;
+
+        *self = (ovs_scan(get_subprogram_name(), "pmd-c%d", &core)
+                 && core >= 0 ? core : AFXDP_POLLER_MAIN);
+    }
+    return *self;
+}
+
+/* Records who polls queue 'qid', for afxdp/show: dpif-netdev keeps its
+ * rxq-to-PMD assignment to itself (dpif-netdev/pmd-rxq-show), so the
+ * provider notes which thread actually calls.  Costs a thread-local read
+ * and a relaxed load per burst; the store happens only when the queue
+ * moves to another thread. */
+static inline void
+afxdp_note_poller(struct netdev_afxdp *state, int qid)
+{
+    int self = afxdp_poller_self();
+    int seen;
+
+    atomic_read_relaxed(&state->pollers[qid], &seen);
+    if (OVS_UNLIKELY(seen != self)) {
+        atomic_store_relaxed(&state->pollers[qid], self);
+    }
+}
+
 int
 netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
                       int *qfill)
 {
-    struct afxdp_port *port = afxdp_port_of(rxq_->netdev);
+    struct netdev_afxdp *state = afxdp_state(rxq_->netdev);
+    struct afxdp_port *port = state->port;
     struct afxdp_rx_frame frames[NETDEV_MAX_BURST];
     uint32_t i, n;
 
@@ -153,6 +202,7 @@ netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
     if (OVS_UNLIKELY(!port)) {
         return EAGAIN;
     }
+    afxdp_note_poller(state, rxq_->queue_id);
 
     n = afxdp_rx_burst(port, rxq_->queue_id, frames, NETDEV_MAX_BURST);
     if (!n) {
@@ -267,6 +317,8 @@ afxdp_log(enum afxdp_log_level level, const char *message)
     }
 }
 
+static unixctl_cb_func afxdp_unixctl_show;
+
 int
 netdev_afxdp_init(void)
 {
@@ -275,6 +327,8 @@ netdev_afxdp_init(void)
     /* Called once per class ("afxdp" and "afxdp-nonpmd"). */
     if (ovsthread_once_start(&once)) {
         afxdp_set_log_handler(afxdp_log);
+        unixctl_command_register("afxdp/show", "[PORT]", 0, 1,
+                                 afxdp_unixctl_show, NULL);
         ovsthread_once_done(&once);
     }
     return 0;
@@ -322,6 +376,7 @@ netdev_afxdp_destruct(struct netdev *netdev)
         }
         free(dev->afxdp->open_error);
         afxdp_port_options_destroy(dev->afxdp->options);
+        free(dev->afxdp->pollers);
         free(dev->afxdp);
         dev->afxdp = NULL;
     }
@@ -361,6 +416,20 @@ afxdp_count_events(struct afxdp_port *port)
     COVERAGE_ADD(afxdp_tx_dropped_ring_full, ev.tx_dropped_ring_full);
     COVERAGE_ADD(afxdp_tx_dropped_bad_len, ev.tx_dropped_bad_len);
     COVERAGE_ADD(afxdp_tx_kick_errors, ev.tx_kick_errors);
+}
+
+/* One "not polled yet" per queue of a port just opened (no thread polls
+ * the device during reconfigure()). */
+static void
+afxdp_reset_pollers(struct netdev_afxdp *state, uint32_t n_queues)
+{
+    uint32_t q;
+
+    free(state->pollers);
+    state->pollers = xcalloc(MAX(n_queues, 1), sizeof *state->pollers);
+    for (q = 0; q < n_queues; q++) {
+        atomic_init(&state->pollers[q], AFXDP_POLLER_NONE);
+    }
 }
 
 int
@@ -505,6 +574,7 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         state->port = port;
         netdev->n_rxq = afxdp_port_n_queues(port);
         netdev->n_txq = netdev->n_rxq;
+        afxdp_reset_pollers(state, netdev->n_rxq);
         if (state->offload) {
             afxdp_offload_bind(state->offload, port);
         }
@@ -765,6 +835,190 @@ netdev_afxdp_get_custom_stats(const struct netdev *netdev,
     custom_stats->size = c;
     ovs_mutex_unlock(&dev->mutex);
     return 0;
+}
+
+/* ---- ovs-appctl afxdp/show [PORT] ----------------------------------------
+ *
+ * One block per afxdp port; docs/OPTIONS.md shows and explains it.  The
+ * numbers come from the core (afxdp_port_get_info(), the queues'
+ * statistics, the fast path's counters); this only prints them. */
+
+static void
+afxdp_show_poller(struct ds *out, int poller)
+{
+    if (poller >= 0) {
+        ds_put_format(out, "pmd core %d", poller);
+    } else if (poller == AFXDP_POLLER_MAIN) {
+        ds_put_cstr(out, "main thread");
+    } else {
+        ds_put_cstr(out, "not polled yet");
+    }
+}
+
+static void
+afxdp_show_header(struct ds *out, const struct netdev_afxdp *state,
+                  const struct afxdp_port_info *info)
+{
+    ds_put_format(out, "  ifindex: %d\n", info->ifindex);
+    ds_put_format(out, "  xdp-mode: %s (configured %s)\n",
+                  afxdp_xdp_mode_to_string(info->xdp_mode),
+                  afxdp_xdp_mode_to_string(state->xdp_mode));
+    ds_put_format(out, "  use-need-wakeup: %s\n",
+                  state->use_need_wakeup ? "true" : "false");
+    ds_put_format(out, "  queues: %"PRIu32" (device: %"PRIu32" now, "
+                  "%"PRIu32" at most)\n", info->n_queues,
+                  info->device_queues.current, info->device_queues.max);
+    ds_put_format(out, "  xdp program: id %"PRIu32", link id %"PRIu32
+                  ", fast path %s, rx hash %s\n", info->prog_id,
+                  info->link_id, info->fast_path ? "on" : "off",
+                  info->rx_hash ? "on" : "off");
+    ds_put_format(out, "  umem: %s (%"PRIu32"), each %"PRIu32" chunks of "
+                  "%"PRIu32" bytes (%"PRIu64" bytes), frame headroom "
+                  "%"PRIu32"\n",
+                  info->umem_shared ? "shared" : "one per queue",
+                  info->n_umems, info->umem_chunks, info->chunk_size,
+                  (uint64_t) info->umem_chunks * info->chunk_size,
+                  info->frame_headroom);
+}
+
+static void
+afxdp_show_queue(struct ds *out, const struct afxdp_queue_stats *qs,
+                 uint32_t ring_size)
+{
+    /* The rx and completion rings' levels are exact; what the kernel
+     * holds from the fill and tx rings is not told apart from what is
+     * still on them. */
+    ds_put_format(out, "    rings of %"PRIu32": rx %"PRIu32", completion "
+                  "%"PRIu32", fill+kernel %"PRIu32", tx+kernel %"PRIu32"\n",
+                  ring_size, qs->chunks_rx, qs->chunks_completion,
+                  qs->chunks_fill, qs->chunks_tx);
+    ds_put_format(out, "    chunks: total %"PRIu32", free %"PRIu32", fill "
+                  "%"PRIu32", rx %"PRIu32", held %"PRIu32", tx %"PRIu32
+                  ", completion %"PRIu32"\n", qs->chunks_total,
+                  qs->chunks_free, qs->chunks_fill, qs->chunks_rx,
+                  qs->chunks_held, qs->chunks_tx, qs->chunks_completion);
+    ds_put_format(out, "    packets: rx %"PRIu64", tx %"PRIu64"\n",
+                  qs->rx_packets, qs->tx_packets);
+    ds_put_format(out, "    xdp statistics: rx_dropped %"PRIu64
+                  ", rx_invalid_descs %"PRIu64", tx_invalid_descs %"PRIu64
+                  ", rx_ring_full %"PRIu64", rx_fill_ring_empty_descs "
+                  "%"PRIu64", tx_ring_empty_descs %"PRIu64"\n",
+                  qs->rx_dropped, qs->rx_invalid_descs, qs->tx_invalid_descs,
+                  qs->rx_ring_full, qs->rx_fill_ring_empty_descs,
+                  qs->tx_ring_empty_descs);
+    ds_put_format(out, "    tx drops: no_chunk %"PRIu64", ring_full %"PRIu64
+                  ", bad_len %"PRIu64"; kick errors %"PRIu64"\n",
+                  qs->tx_dropped_no_chunk, qs->tx_dropped_ring_full,
+                  qs->tx_dropped_bad_len, qs->tx_kick_errors);
+}
+
+static void
+afxdp_show_fast_path(struct ds *out, const struct afxdp_offload *offload)
+{
+    struct afxdp_offload_counters c;
+
+    afxdp_offload_get_counters(offload, &c);
+    ds_put_format(out, "  fast path: flows %"PRIu64" (full %"PRIu64
+                  ", partial %"PRIu64"), masks %"PRIu64"\n",
+                  c.flows_full + c.flows_partial, c.flows_full,
+                  c.flows_partial, c.masks);
+    ds_put_format(out, "    refused: match %"PRIu64", table full %"PRIu64
+                  "\n", c.refused_match, c.refused_full);
+    ds_put_format(out, "    to ovs: miss %"PRIu64", partial %"PRIu64
+                  ", parse %"PRIu64", action %"PRIu64", fallback %"PRIu64
+                  "\n", c.to_ovs_miss, c.to_ovs_partial, c.to_ovs_parse,
+                  c.to_ovs_action, c.to_ovs_fallback);
+    ds_put_format(out, "    failed: meta %"PRIu64", action %"PRIu64"\n",
+                  c.meta_failed, c.action_failed);
+}
+
+/* Why a port has no sockets, or a configuration error it keeps. */
+static void
+afxdp_show_errors(struct ds *out, const struct netdev_afxdp *state)
+{
+    const char *config_error = afxdp_port_options_error(state->options);
+
+    if (!state->port) {
+        ds_put_format(out, "  no sockets: %s\n",
+                      state->open_error ? state->open_error
+                                        : "not configured yet");
+    }
+    if (config_error) {
+        ds_put_format(out, "  config error: %s\n", config_error);
+    }
+}
+
+static void
+afxdp_show_port(struct ds *out, const struct netdev *netdev)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    const struct netdev_afxdp *state;
+    struct afxdp_port_info info;
+    uint32_t q;
+
+    ovs_mutex_lock(&dev->mutex);
+    state = dev->afxdp;
+    ds_put_format(out, "%s (%s):\n", netdev_get_name(netdev),
+                  netdev_get_type(netdev));
+    afxdp_show_errors(out, state);
+    if (state->port) {
+        afxdp_port_get_info(state->port, &info);
+        afxdp_show_header(out, state, &info);
+        for (q = 0; q < info.n_queues; q++) {
+            struct afxdp_queue_stats qs;
+            int poller;
+
+            atomic_read_relaxed(&state->pollers[q], &poller);
+            ds_put_format(out, "  queue %"PRIu32": ", q);
+            afxdp_show_poller(out, poller);
+            ds_put_char(out, '\n');
+            if (!afxdp_port_queue_stats(state->port, q, &qs)) {
+                afxdp_show_queue(out, &qs, info.ring_size);
+            }
+        }
+    }
+    if (state->offload) {
+        afxdp_show_fast_path(out, state->offload);
+    }
+    ovs_mutex_unlock(&dev->mutex);
+}
+
+/* Every afxdp and afxdp-nonpmd netdev, referenced, by name. */
+static void
+afxdp_collect_netdevs(struct shash *netdevs)
+{
+    netdev_get_devices(&netdev_afxdp_class, netdevs);
+    netdev_get_devices(&netdev_afxdp_nonpmd_class, netdevs);
+}
+
+static void
+afxdp_unixctl_show(struct unixctl_conn *conn, int argc, const char *argv[],
+                   void *aux OVS_UNUSED)
+{
+    struct shash netdevs = SHASH_INITIALIZER(&netdevs);
+    struct ds out = DS_EMPTY_INITIALIZER;
+    const struct shash_node **sorted;
+    struct shash_node *node;
+    size_t i;
+
+    afxdp_collect_netdevs(&netdevs);
+    if (argc > 1 && !shash_find(&netdevs, argv[1])) {
+        unixctl_command_reply_error(conn, "no such afxdp port");
+    } else {
+        sorted = shash_sort(&netdevs);
+        for (i = 0; i < shash_count(&netdevs); i++) {
+            if (argc < 2 || !strcmp(sorted[i]->name, argv[1])) {
+                afxdp_show_port(&out, sorted[i]->data);
+            }
+        }
+        free(sorted);
+        unixctl_command_reply(conn, ds_cstr(&out));
+    }
+    SHASH_FOR_EACH (node, &netdevs) {
+        netdev_close(node->data);
+    }
+    shash_destroy(&netdevs);
+    ds_destroy(&out);
 }
 
 /* ---- The XDP fast path (dpif/netdev-offload-afxdp.c) -------------------- */

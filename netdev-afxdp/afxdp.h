@@ -172,6 +172,30 @@ void afxdp_port_detach_xdp(struct afxdp_port *);
 enum afxdp_xdp_mode afxdp_port_xdp_mode(const struct afxdp_port *);
 uint32_t afxdp_port_n_queues(const struct afxdp_port *);
 
+/* What `ovs-appctl afxdp/show` tells about a port. */
+struct afxdp_port_info {
+    int ifindex;
+    enum afxdp_xdp_mode xdp_mode; /* In use (never BEST_EFFORT). */
+    uint32_t n_queues;            /* Sockets, on queues 0..n_queues-1. */
+    struct afxdp_device_queues device_queues; /* Now; zeros if unreadable. */
+    uint32_t prog_id;                         /* As bpftool prog show says. */
+    uint32_t link_id; /* As bpftool link show says; 0: unknown. */
+    bool fast_path;   /* The program runs offloaded flows. */
+    bool rx_hash;     /* The program hands over a hash. */
+
+    /* The UMEM. */
+    bool umem_shared; /* One UMEM for all the port's queues; false:
+                       * one per queue. */
+    uint32_t n_umems;
+    uint32_t umem_chunks;    /* Per UMEM. */
+    uint32_t chunk_size;     /* Bytes. */
+    uint32_t frame_headroom; /* Bytes of a chunk before a received frame. */
+    uint32_t ring_size;      /* Entries of each ring of a queue. */
+};
+
+/* Never fails (a port without sockets gives zero counts). */
+void afxdp_port_get_info(const struct afxdp_port *, struct afxdp_port_info *);
+
 /* The file descriptor of queue 'qid's socket, for poll(). */
 int afxdp_port_queue_fd(const struct afxdp_port *, uint32_t qid);
 

@@ -199,6 +199,16 @@ uint32_t afxdp_port_n_queues(const struct afxdp_port *port)
     return cast(port)->n_queues();
 }
 
+void afxdp_port_get_info(const struct afxdp_port *port,
+                         struct afxdp_port_info *info)
+{
+    try {
+        cast(port)->info(info);
+    } catch (const std::bad_alloc &) {
+        // Everything but the device's queue counts is filled in.
+    }
+}
+
 int afxdp_port_queue_fd(const struct afxdp_port *port, uint32_t qid)
 {
     return cast(port)->queue_fd(qid);

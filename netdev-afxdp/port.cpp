@@ -270,4 +270,32 @@ afxdp_traffic Port::traffic() const noexcept
     return sum;
 }
 
+void Port::info(afxdp_port_info *out) const
+{
+    *out = afxdp_port_info{};
+    out->ifindex = ifindex_;
+    out->xdp_mode = mode_;
+    out->n_queues = n_queues();
+    if (program_) {
+        out->prog_id = program_->prog_id();
+        out->link_id = program_->link_id();
+        out->fast_path = program_->options().fast_path;
+        out->rx_hash = program_->options().rx_hash;
+    }
+    // One area per queue, all alike (try_attempt()).
+    out->umem_shared = false;
+    out->n_umems = uint32_t(areas_.size());
+    if (!areas_.empty()) {
+        out->umem_chunks = areas_.front()->n_chunks();
+        out->chunk_size = areas_.front()->chunk_size();
+    }
+    out->frame_headroom = kRxHeadroom;
+    out->ring_size = kRingSize;
+    // Last: the only step that allocates (the error message).
+    if (auto queues = device_queues(ifname_)) {
+        out->device_queues.current = queues.value().current;
+        out->device_queues.max = queues.value().max;
+    }
+}
+
 }  // namespace afxdp::netdev

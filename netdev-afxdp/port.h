@@ -54,6 +54,8 @@ public:
         return program_ ? program_->fast_path_maps() : FastPathMaps{};
     }
     uint32_t n_queues() const noexcept { return uint32_t(sockets_.size()); }
+    // For afxdp/show (afxdp_port_get_info()); reads the device's queues.
+    void info(afxdp_port_info *) const;
     int queue_fd(uint32_t qid) const noexcept;
 
     // Hot path.  'qid' must be < n_queues() for rx; tx uses qid % n.
