@@ -22,8 +22,13 @@
  *    calls it with no thread polling or sending on the device).  Options:
  *    n_rxq (default 1, at most the device's queues), xdp-mode (best-effort,
  *    native-with-zerocopy, native, generic) and use-need-wakeup (default
- *    true).  An impossible request is refused in set_config, so the bridge
- *    reports it once on the Interface; a reconfigure that fails anyway (the
+ *    true).  The core checks them (afxdp_port_options_update): an
+ *    impossible request is refused on a fresh port, so that the bridge
+ *    reports it on the Interface and does not add the port, and kept out
+ *    on a running port, which keeps its last valid options (an error
+ *    returned there would make the bridge delete the port and add it
+ *    again, logging each time) and shows the reason as status
+ *    "afxdp-config-error".  A reconfigure that fails anyway (the
  *    driver refuses the mode, no memory) leaves the device without sockets
  *    but present in the datapath: returning an error there would make
  *    dpif-netdev drop the port and the bridge add it again, failing in a
@@ -43,7 +48,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,10 +57,14 @@
 #include "netdev-linux-private.h"
 #include "netdev-offload.h"
 #include "netdev-provider.h"
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/shash.h"
 #include "openvswitch/vlog.h"
+#include "ovs-atomic.h"
 #include "ovs-thread.h"
 #include "packets.h"
 #include "smap.h"
+#include "unixctl.h"
 #include "util.h"
 
 #include "dpif/netdev-afxdp-offload.h"
@@ -67,15 +75,26 @@ VLOG_DEFINE_THIS_MODULE(netdev_afxdp);
 
 static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 
-/* Datapath events, counted per thread (cheap enough for every burst) and
- * shown by `ovs-appctl coverage/show`:
+/* Datapath events, shown by `ovs-appctl coverage/show`.  Counted per
+ * thread on the datapath (cheap enough for every burst):
  *  - afxdp_rx_empty: an rx poll found no frame (the idle case; a PMD that
  *    is never idle shows a rate near zero);
- *  - afxdp_tx_dropped: frames a send could not queue (no free chunk, tx
- *    ring full, too long, or the port has no sockets); the per-queue
- *    statistics say which. */
+ *  - afxdp_tx_dropped: frames a send could not queue, for any reason,
+ *    including a port without sockets.
+ * Counted by the core's queues and added here when the statistics are
+ * read (afxdp_port_take_events(), every stats-update-interval and before
+ * a port is closed), so the datapath pays nothing more for them:
+ *  - afxdp_tx_dropped_no_chunk, afxdp_tx_dropped_ring_full,
+ *    afxdp_tx_dropped_bad_len: afxdp_tx_dropped of ports with sockets, by
+ *    reason (per queue: statistics q<N>_tx_dropped_<reason>);
+ *  - afxdp_tx_kick_errors: failed transmit wakeups (q<N>_tx_kick_errors),
+ *    also logged by the core at most once a minute per port. */
 COVERAGE_DEFINE(afxdp_rx_empty);
 COVERAGE_DEFINE(afxdp_tx_dropped);
+COVERAGE_DEFINE(afxdp_tx_dropped_no_chunk);
+COVERAGE_DEFINE(afxdp_tx_dropped_ring_full);
+COVERAGE_DEFINE(afxdp_tx_dropped_bad_len);
+COVERAGE_DEFINE(afxdp_tx_kick_errors);
 
 /* Per-device state, owned through netdev_linux's 'afxdp' member. */
 struct netdev_afxdp {
@@ -100,11 +119,23 @@ struct netdev_afxdp {
     /* Why the last reconfigure() failed (status "afxdp-error"), or NULL. */
     char *open_error;
 
+    /* The Interface's options: the last valid ones, and why the latest
+     * were not taken (status "afxdp-config-error"). */
+    struct afxdp_port_options *options;
+
     /* The XDP fast path's flows of this port, from the first
      * init_flow_api() (OVS's hw-offload on) until destruct(): offload
      * threads hold a reference to the netdev, not to this. */
     struct afxdp_offload *offload;
+
+    /* Which thread polls each of the port's queues, for afxdp/show: a PMD
+     * thread's core id, or AFXDP_POLLER_*.  Allocated with 'port' by
+     * reconfigure(); written by the polling thread when it changes. */
+    atomic_int *pollers;
 };
+
+#define AFXDP_POLLER_NONE (-2) /* Not polled since the port was opened. */
+#define AFXDP_POLLER_MAIN (-1) /* The main thread (afxdp-nonpmd ports). */
 
 static struct netdev_afxdp *
 afxdp_state(const struct netdev *netdev)
@@ -120,11 +151,48 @@ afxdp_port_of(const struct netdev *netdev)
 
 /* ---- Datapath ---------------------------------------------------------- */
 
+/* The calling thread as a poller: a PMD thread's core id (dpif-netdev names
+ * its PMD threads "pmd-c<core>/id:<n>"), or the main thread.  Worked out
+ * once per thread. */
+DEFINE_STATIC_PER_THREAD_DATA(int, afxdp_self_poller, INT_MIN);
+
+static int
+afxdp_poller_self(void)
+{
+    int *self = afxdp_self_poller_get();
+
+    if (OVS_UNLIKELY(*self == INT_MIN)) {
+        int core;
+
+        *self = (ovs_scan(get_subprogram_name(), "pmd-c%d", &core)
+                 && core >= 0 ? core : AFXDP_POLLER_MAIN);
+    }
+    return *self;
+}
+
+/* Records who polls queue 'qid', for afxdp/show: dpif-netdev keeps its
+ * rxq-to-PMD assignment to itself (dpif-netdev/pmd-rxq-show), so the
+ * provider notes which thread actually calls.  Costs a thread-local read
+ * and a relaxed load per burst; the store happens only when the queue
+ * moves to another thread. */
+static inline void
+afxdp_note_poller(struct netdev_afxdp *state, int qid)
+{
+    int self = afxdp_poller_self();
+    int seen;
+
+    atomic_read_relaxed(&state->pollers[qid], &seen);
+    if (OVS_UNLIKELY(seen != self)) {
+        atomic_store_relaxed(&state->pollers[qid], self);
+    }
+}
+
 int
 netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
                       int *qfill)
 {
-    struct afxdp_port *port = afxdp_port_of(rxq_->netdev);
+    struct netdev_afxdp *state = afxdp_state(rxq_->netdev);
+    struct afxdp_port *port = state->port;
     struct afxdp_rx_frame frames[NETDEV_MAX_BURST];
     uint32_t i, n;
 
@@ -134,6 +202,7 @@ netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
     if (OVS_UNLIKELY(!port)) {
         return EAGAIN;
     }
+    afxdp_note_poller(state, rxq_->queue_id);
 
     n = afxdp_rx_burst(port, rxq_->queue_id, frames, NETDEV_MAX_BURST);
     if (!n) {
@@ -248,6 +317,8 @@ afxdp_log(enum afxdp_log_level level, const char *message)
     }
 }
 
+static unixctl_cb_func afxdp_unixctl_show;
+
 int
 netdev_afxdp_init(void)
 {
@@ -256,6 +327,8 @@ netdev_afxdp_init(void)
     /* Called once per class ("afxdp" and "afxdp-nonpmd"). */
     if (ovsthread_once_start(&once)) {
         afxdp_set_log_handler(afxdp_log);
+        unixctl_command_register("afxdp/show", "[PORT]", 0, 1,
+                                 afxdp_unixctl_show, NULL);
         ovsthread_once_done(&once);
     }
     return 0;
@@ -280,6 +353,7 @@ netdev_afxdp_construct(struct netdev *netdev)
     state->requested_xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
     state->requested_need_wakeup = true;
     state->xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
+    state->options = afxdp_port_options_create(netdev_get_name(netdev));
     dev->afxdp = state;
 
     /* No queue may be used before the first reconfigure() opens them. */
@@ -301,6 +375,8 @@ netdev_afxdp_destruct(struct netdev *netdev)
             afxdp_port_close(dev->afxdp->port);
         }
         free(dev->afxdp->open_error);
+        afxdp_port_options_destroy(dev->afxdp->options);
+        free(dev->afxdp->pollers);
         free(dev->afxdp);
         dev->afxdp = NULL;
     }
@@ -328,61 +404,77 @@ netdev_afxdp_rxq_destruct(struct netdev_rxq *rxq_ OVS_UNUSED)
 
 /* ---- Configuration ----------------------------------------------------- */
 
+/* Adds what 'port's queues counted since the last call to the coverage
+ * counters.  Called with 'dev->mutex' held. */
+static void
+afxdp_count_events(struct afxdp_port *port)
+{
+    struct afxdp_port_events ev;
+
+    afxdp_port_take_events(port, &ev);
+    COVERAGE_ADD(afxdp_tx_dropped_no_chunk, ev.tx_dropped_no_chunk);
+    COVERAGE_ADD(afxdp_tx_dropped_ring_full, ev.tx_dropped_ring_full);
+    COVERAGE_ADD(afxdp_tx_dropped_bad_len, ev.tx_dropped_bad_len);
+    COVERAGE_ADD(afxdp_tx_kick_errors, ev.tx_kick_errors);
+}
+
+/* One "not polled yet" per queue of a port just opened (no thread polls
+ * the device during reconfigure()). */
+static void
+afxdp_reset_pollers(struct netdev_afxdp *state, uint32_t n_queues)
+{
+    uint32_t q;
+
+    free(state->pollers);
+    state->pollers = xcalloc(MAX(n_queues, 1), sizeof *state->pollers);
+    for (q = 0; q < n_queues; q++) {
+        atomic_init(&state->pollers[q], AFXDP_POLLER_NONE);
+    }
+}
+
 int
 netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
                         char **errp)
 {
     struct netdev_linux *dev = netdev_linux_cast(netdev);
     const char *name = netdev_get_name(netdev);
-    const char *n_rxq_s = smap_get(args, "n_rxq");
-    const char *mode_s = smap_get_def(args, "xdp-mode", "best-effort");
-    enum afxdp_xdp_mode xdp_mode;
-    bool need_wakeup;
-    uint32_t max_queues;
-    int n_rxq = 1;
+    const struct afxdp_option_strings strings = {
+        .n_rxq = smap_get(args, "n_rxq"),
+        .xdp_mode = smap_get(args, "xdp-mode"),
+        .use_need_wakeup = smap_get(args, "use-need-wakeup"),
+    };
+    struct netdev_afxdp *state;
+    struct afxdp_options requested;
+    char *reason = NULL;
+    bool changed;
     int error;
 
-    if (n_rxq_s && (!str_to_int(n_rxq_s, 10, &n_rxq) || n_rxq <= 0)) {
-        VLOG_ERR_BUF(errp, "%s: Invalid 'n_rxq' (%s): must be a positive "
-                     "integer.", name, n_rxq_s);
-        return EINVAL;
-    }
-
-    /* Refusing here, not in reconfigure(), reports the error once. */
-    error = afxdp_device_max_queues(name, &max_queues);
-    if (error == ENODEV) {
-        /* Gone for now: reconfigure() reports it once, and reopens the
-         * port when the device comes back. */
-    } else if (error) {
-        VLOG_WARN_RL(&rl, "%s: cannot read the number of queues (%s); "
-                     "'n_rxq' is checked when the sockets are opened.",
-                     name, ovs_strerror(error));
-    } else if ((uint32_t) n_rxq > max_queues) {
-        VLOG_ERR_BUF(errp, "%s: Too big 'n_rxq' (%d > %"PRIu32").",
-                     name, n_rxq, max_queues);
-        return EINVAL;
-    }
-
-    if (afxdp_xdp_mode_from_string(mode_s, &xdp_mode)) {
-        VLOG_ERR_BUF(errp, "%s: Incorrect xdp-mode (%s).", name, mode_s);
-        return EINVAL;
-    }
-
-    need_wakeup = smap_get_bool(args, "use-need-wakeup", true);
-
+    /* The core checks the options and decides whether a bad one is
+     * refused (a fresh port) or kept out (a running port keeps its last
+     * valid options); either way it has logged the one error line. */
     ovs_mutex_lock(&dev->mutex);
-    struct netdev_afxdp *state = dev->afxdp;
-    if (state->requested_n_rxq != n_rxq
-        || state->requested_xdp_mode != xdp_mode
-        || state->requested_need_wakeup != need_wakeup
-        || state->ifindex != (int) if_nametoindex(name)) {
-        state->requested_n_rxq = n_rxq;
-        state->requested_xdp_mode = xdp_mode;
-        state->requested_need_wakeup = need_wakeup;
-        netdev_request_reconfigure(netdev);
+    state = dev->afxdp;
+    error = afxdp_port_options_update(state->options, &strings, &changed,
+                                      &reason);
+    if (!error) {
+        afxdp_port_options_requested(state->options, &requested);
+        state->requested_n_rxq = requested.n_rxq;
+        state->requested_xdp_mode = requested.xdp_mode;
+        state->requested_need_wakeup = requested.use_need_wakeup;
+        /* The bridge calls this on every link change: a device deleted
+         * and created again under the same name has a new ifindex. */
+        if (changed || afxdp_device_replaced(name, state->ifindex)) {
+            netdev_request_reconfigure(netdev);
+        }
     }
     ovs_mutex_unlock(&dev->mutex);
-    return 0;
+
+    if (errp) {
+        *errp = reason;
+    } else {
+        free(reason);
+    }
+    return error;
 }
 
 int
@@ -413,16 +505,15 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
     struct netdev_afxdp *state;
     struct afxdp_port_config cfg;
     struct afxdp_port *port = NULL;
-    int numa_id, ifindex, error;
+    int numa_id, error;
 
     /* netdev_get_numa_id() takes 'dev->mutex' itself. */
     numa_id = netdev_get_numa_id(netdev);
 
     ovs_mutex_lock(&dev->mutex);
     state = dev->afxdp;
-    ifindex = if_nametoindex(name);
     if (state->port
-        && state->ifindex == ifindex
+        && !afxdp_device_replaced(name, state->ifindex)
         && netdev->n_rxq == state->requested_n_rxq
         && state->xdp_mode == state->requested_xdp_mode
         && state->use_need_wakeup == state->requested_need_wakeup
@@ -438,13 +529,14 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         if (state->offload) {
             afxdp_offload_unbind(state->offload);
         }
+        afxdp_count_events(state->port);
         afxdp_port_close(state->port);
         state->port = NULL;
     }
 
     state->xdp_mode = state->requested_xdp_mode;
     state->use_need_wakeup = state->requested_need_wakeup;
-    state->ifindex = ifindex;
+    state->ifindex = afxdp_device_ifindex(name);
 
     cfg = (struct afxdp_port_config) {
         .ifname = name,
@@ -468,24 +560,13 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
     *afxdp_capture_get() = NULL;
 
     if (error) {
-        size_t name_len = strlen(name);
-
-        /* The core's messages start with the device name; ours too. */
-        const char *why = cause ? cause : ovs_strerror(error);
-        if (!strncmp(why, name, name_len)
-            && !strncmp(why + name_len, ": ", 2)) {
-            why += name_len + 2;
-        }
-
         /* Keep the queue counts so that dpif-netdev's view stays
          * consistent; rxq_recv() finds nothing and send() drops until the
          * configuration changes. */
-        state->open_error = xasprintf(
-            "cannot open AF_XDP sockets with xdp-mode=%s, n_rxq=%d: %s",
-            afxdp_xdp_mode_to_string(state->xdp_mode),
-            state->requested_n_rxq, why);
+        state->open_error = afxdp_port_open_error(&cfg, cause, error);
         VLOG_ERR("%s: %s; the port passes no traffic until its "
-                 "configuration changes.", name, state->open_error);
+                 "configuration changes.", name,
+                 state->open_error ? state->open_error : "out of memory");
         netdev->n_rxq = state->requested_n_rxq;
         netdev->n_txq = state->requested_n_rxq;
     } else {
@@ -493,6 +574,7 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         state->port = port;
         netdev->n_rxq = afxdp_port_n_queues(port);
         netdev->n_txq = netdev->n_rxq;
+        afxdp_reset_pollers(state, netdev->n_rxq);
         if (state->offload) {
             afxdp_offload_bind(state->offload, port);
         }
@@ -540,6 +622,7 @@ int
 netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
 {
     struct netdev_linux *dev = netdev_linux_cast(netdev);
+    const char *config_error;
     bool added = false;
     int error;
 
@@ -555,91 +638,111 @@ netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
         smap_add(smap, "afxdp-error", dev->afxdp->open_error);
         added = true;
     }
+    config_error = afxdp_port_options_error(dev->afxdp->options);
+    if (config_error) {
+        smap_add(smap, "afxdp-config-error", config_error);
+        added = true;
+    }
     ovs_mutex_unlock(&dev->mutex);
 
     return added ? 0 : error;
 }
 
+/* The kernel's counters of the device, in the core's terms. */
+static struct afxdp_traffic
+afxdp_kernel_traffic(const struct netdev_stats *kernel)
+{
+    return (struct afxdp_traffic) {
+        .rx_packets = kernel->rx_packets,
+        .rx_bytes = kernel->rx_bytes,
+        .tx_packets = kernel->tx_packets,
+        .tx_bytes = kernel->tx_bytes,
+        .rx_dropped = kernel->rx_dropped,
+        .tx_dropped = kernel->tx_dropped,
+    };
+}
+
+/* What the XDP fast path received on the port and sent out of it: it never
+ * crossed the sockets. */
+static struct afxdp_traffic
+afxdp_fast_path_traffic(const struct afxdp_offload *offload)
+{
+    struct afxdp_offload_port_stats fast;
+
+    afxdp_offload_port_stats(offload, &fast);
+    return (struct afxdp_traffic) {
+        .rx_packets = fast.rx_packets,
+        .rx_bytes = fast.rx_bytes,
+        .tx_packets = fast.tx_packets,
+        .tx_bytes = fast.tx_bytes,
+    };
+}
+
+/* 'merged' for the traffic, the kernel's counters for the errors. */
+static void
+afxdp_fill_stats(const struct afxdp_traffic *merged,
+                 const struct netdev_stats *kernel, struct netdev_stats *stats)
+{
+    stats->rx_packets = merged->rx_packets;
+    stats->rx_bytes = merged->rx_bytes;
+    stats->tx_packets = merged->tx_packets;
+    stats->tx_bytes = merged->tx_bytes;
+    stats->rx_dropped = merged->rx_dropped;
+    stats->tx_dropped = merged->tx_dropped;
+    stats->rx_errors = kernel->rx_errors;
+    stats->tx_errors = kernel->tx_errors;
+    stats->multicast = kernel->multicast;
+    stats->collisions = kernel->collisions;
+    stats->rx_length_errors = kernel->rx_length_errors;
+    stats->rx_over_errors = kernel->rx_over_errors;
+    stats->rx_crc_errors = kernel->rx_crc_errors;
+    stats->rx_frame_errors = kernel->rx_frame_errors;
+    stats->rx_fifo_errors = kernel->rx_fifo_errors;
+    stats->rx_missed_errors = kernel->rx_missed_errors;
+    stats->tx_aborted_errors = kernel->tx_aborted_errors;
+    stats->tx_carrier_errors = kernel->tx_carrier_errors;
+    stats->tx_fifo_errors = kernel->tx_fifo_errors;
+    stats->tx_heartbeat_errors = kernel->tx_heartbeat_errors;
+    stats->tx_window_errors = kernel->tx_window_errors;
+}
+
+/* The kernel's counters, the sockets' and the fast path's, merged by the
+ * core (afxdp_merge_traffic()).  The bridge calls this every
+ * stats-update-interval, which is also when the queues' drop reasons
+ * reach the coverage counters. */
 int
 netdev_afxdp_get_stats(const struct netdev *netdev,
                        struct netdev_stats *stats)
 {
     struct netdev_linux *dev = netdev_linux_cast(netdev);
-    struct afxdp_offload_port_stats fast = { 0 };
+    struct afxdp_traffic kernel_traffic, sockets, fast, merged;
     struct netdev_stats kernel;
-    struct afxdp_queue_stats sum = { 0 };
-    struct afxdp_port *port;
+    bool has_sockets, has_fast_path;
     int error;
 
     ovs_mutex_lock(&dev->mutex);
     error = get_stats_via_netlink(netdev, &kernel);
     if (error) {
+        ovs_mutex_unlock(&dev->mutex);
         VLOG_WARN_RL(&rl, "%s: cannot read the device's statistics (%s).",
                      netdev_get_name(netdev), ovs_strerror(error));
-        ovs_mutex_unlock(&dev->mutex);
         return error;
     }
-
-    port = dev->afxdp->port;
-    if (port) {
-        uint32_t q, n = afxdp_port_n_queues(port);
-
-        for (q = 0; q < n; q++) {
-            struct afxdp_queue_stats qs;
-
-            if (!afxdp_port_queue_stats(port, q, &qs)) {
-                sum.rx_packets += qs.rx_packets;
-                sum.rx_bytes += qs.rx_bytes;
-                sum.tx_packets += qs.tx_packets;
-                sum.tx_bytes += qs.tx_bytes;
-                sum.rx_dropped += qs.rx_dropped + qs.rx_ring_full;
-                sum.tx_dropped += qs.tx_dropped;
-            }
-        }
+    has_sockets = dev->afxdp->port != NULL;
+    if (has_sockets) {
+        afxdp_port_traffic(dev->afxdp->port, &sockets);
+        afxdp_count_events(dev->afxdp->port);
     }
-    /* What the XDP fast path received here and sent out of here never
-     * crossed the sockets. */
-    if (dev->afxdp->offload) {
-        afxdp_offload_port_stats(dev->afxdp->offload, &fast);
+    has_fast_path = dev->afxdp->offload != NULL;
+    if (has_fast_path) {
+        fast = afxdp_fast_path_traffic(dev->afxdp->offload);
     }
     ovs_mutex_unlock(&dev->mutex);
 
-    /* OVS's traffic is what crossed the sockets: in native XDP mode many
-     * drivers (veth among them) do not count frames redirected to AF_XDP
-     * as received.  The device's own counters serve when no socket is
-     * open, and for the errors. */
-    if (port) {
-        stats->rx_packets = sum.rx_packets + fast.rx_packets;
-        stats->rx_bytes = sum.rx_bytes + fast.rx_bytes;
-        stats->tx_packets = sum.tx_packets + fast.tx_packets;
-        stats->tx_bytes = sum.tx_bytes + fast.tx_bytes;
-    } else {
-        stats->rx_packets = kernel.rx_packets;
-        stats->rx_bytes = kernel.rx_bytes;
-        stats->tx_packets = kernel.tx_packets;
-        stats->tx_bytes = kernel.tx_bytes;
-    }
-    stats->rx_errors = kernel.rx_errors;
-    stats->tx_errors = kernel.tx_errors;
-    /* Frames the socket could not take (fill ring empty, rx ring full)
-     * are counted by some drivers as their own rx drops (veth counts every
-     * failed XDP redirect) and not by others.  Taking the larger of the two
-     * counts each such drop once either way. */
-    stats->rx_dropped = MAX(kernel.rx_dropped, sum.rx_dropped);
-    stats->tx_dropped = kernel.tx_dropped + sum.tx_dropped;
-    stats->multicast = kernel.multicast;
-    stats->collisions = kernel.collisions;
-    stats->rx_length_errors = kernel.rx_length_errors;
-    stats->rx_over_errors = kernel.rx_over_errors;
-    stats->rx_crc_errors = kernel.rx_crc_errors;
-    stats->rx_frame_errors = kernel.rx_frame_errors;
-    stats->rx_fifo_errors = kernel.rx_fifo_errors;
-    stats->rx_missed_errors = kernel.rx_missed_errors;
-    stats->tx_aborted_errors = kernel.tx_aborted_errors;
-    stats->tx_carrier_errors = kernel.tx_carrier_errors;
-    stats->tx_fifo_errors = kernel.tx_fifo_errors;
-    stats->tx_heartbeat_errors = kernel.tx_heartbeat_errors;
-    stats->tx_window_errors = kernel.tx_window_errors;
+    kernel_traffic = afxdp_kernel_traffic(&kernel);
+    afxdp_merge_traffic(&kernel_traffic, has_sockets ? &sockets : NULL,
+                        has_fast_path ? &fast : NULL, &merged);
+    afxdp_fill_stats(&merged, &kernel, stats);
     return 0;
 }
 
@@ -650,6 +753,10 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     QSTAT(tx_packets)                           \
     QSTAT(tx_bytes)                             \
     QSTAT(tx_dropped)                           \
+    QSTAT(tx_dropped_no_chunk)                  \
+    QSTAT(tx_dropped_ring_full)                 \
+    QSTAT(tx_dropped_bad_len)                   \
+    QSTAT(tx_kick_errors)                       \
     QSTAT(rx_dropped)                           \
     QSTAT(rx_invalid_descs)                     \
     QSTAT(tx_invalid_descs)                     \
@@ -728,6 +835,190 @@ netdev_afxdp_get_custom_stats(const struct netdev *netdev,
     custom_stats->size = c;
     ovs_mutex_unlock(&dev->mutex);
     return 0;
+}
+
+/* ---- ovs-appctl afxdp/show [PORT] ----------------------------------------
+ *
+ * One block per afxdp port; docs/OPTIONS.md shows and explains it.  The
+ * numbers come from the core (afxdp_port_get_info(), the queues'
+ * statistics, the fast path's counters); this only prints them. */
+
+static void
+afxdp_show_poller(struct ds *out, int poller)
+{
+    if (poller >= 0) {
+        ds_put_format(out, "pmd core %d", poller);
+    } else if (poller == AFXDP_POLLER_MAIN) {
+        ds_put_cstr(out, "main thread");
+    } else {
+        ds_put_cstr(out, "not polled yet");
+    }
+}
+
+static void
+afxdp_show_header(struct ds *out, const struct netdev_afxdp *state,
+                  const struct afxdp_port_info *info)
+{
+    ds_put_format(out, "  ifindex: %d\n", info->ifindex);
+    ds_put_format(out, "  xdp-mode: %s (configured %s)\n",
+                  afxdp_xdp_mode_to_string(info->xdp_mode),
+                  afxdp_xdp_mode_to_string(state->xdp_mode));
+    ds_put_format(out, "  use-need-wakeup: %s\n",
+                  state->use_need_wakeup ? "true" : "false");
+    ds_put_format(out, "  queues: %"PRIu32" (device: %"PRIu32" now, "
+                  "%"PRIu32" at most)\n", info->n_queues,
+                  info->device_queues.current, info->device_queues.max);
+    ds_put_format(out, "  xdp program: id %"PRIu32", link id %"PRIu32
+                  ", fast path %s, rx hash %s\n", info->prog_id,
+                  info->link_id, info->fast_path ? "on" : "off",
+                  info->rx_hash ? "on" : "off");
+    ds_put_format(out, "  umem: %s (%"PRIu32"), each %"PRIu32" chunks of "
+                  "%"PRIu32" bytes (%"PRIu64" bytes), frame headroom "
+                  "%"PRIu32"\n",
+                  info->umem_shared ? "shared" : "one per queue",
+                  info->n_umems, info->umem_chunks, info->chunk_size,
+                  (uint64_t) info->umem_chunks * info->chunk_size,
+                  info->frame_headroom);
+}
+
+static void
+afxdp_show_queue(struct ds *out, const struct afxdp_queue_stats *qs,
+                 uint32_t ring_size)
+{
+    /* The rx and completion rings' levels are exact; what the kernel
+     * holds from the fill and tx rings is not told apart from what is
+     * still on them. */
+    ds_put_format(out, "    rings of %"PRIu32": rx %"PRIu32", completion "
+                  "%"PRIu32", fill+kernel %"PRIu32", tx+kernel %"PRIu32"\n",
+                  ring_size, qs->chunks_rx, qs->chunks_completion,
+                  qs->chunks_fill, qs->chunks_tx);
+    ds_put_format(out, "    chunks: total %"PRIu32", free %"PRIu32", fill "
+                  "%"PRIu32", rx %"PRIu32", held %"PRIu32", tx %"PRIu32
+                  ", completion %"PRIu32"\n", qs->chunks_total,
+                  qs->chunks_free, qs->chunks_fill, qs->chunks_rx,
+                  qs->chunks_held, qs->chunks_tx, qs->chunks_completion);
+    ds_put_format(out, "    packets: rx %"PRIu64", tx %"PRIu64"\n",
+                  qs->rx_packets, qs->tx_packets);
+    ds_put_format(out, "    xdp statistics: rx_dropped %"PRIu64
+                  ", rx_invalid_descs %"PRIu64", tx_invalid_descs %"PRIu64
+                  ", rx_ring_full %"PRIu64", rx_fill_ring_empty_descs "
+                  "%"PRIu64", tx_ring_empty_descs %"PRIu64"\n",
+                  qs->rx_dropped, qs->rx_invalid_descs, qs->tx_invalid_descs,
+                  qs->rx_ring_full, qs->rx_fill_ring_empty_descs,
+                  qs->tx_ring_empty_descs);
+    ds_put_format(out, "    tx drops: no_chunk %"PRIu64", ring_full %"PRIu64
+                  ", bad_len %"PRIu64"; kick errors %"PRIu64"\n",
+                  qs->tx_dropped_no_chunk, qs->tx_dropped_ring_full,
+                  qs->tx_dropped_bad_len, qs->tx_kick_errors);
+}
+
+static void
+afxdp_show_fast_path(struct ds *out, const struct afxdp_offload *offload)
+{
+    struct afxdp_offload_counters c;
+
+    afxdp_offload_get_counters(offload, &c);
+    ds_put_format(out, "  fast path: flows %"PRIu64" (full %"PRIu64
+                  ", partial %"PRIu64"), masks %"PRIu64"\n",
+                  c.flows_full + c.flows_partial, c.flows_full,
+                  c.flows_partial, c.masks);
+    ds_put_format(out, "    refused: match %"PRIu64", table full %"PRIu64
+                  "\n", c.refused_match, c.refused_full);
+    ds_put_format(out, "    to ovs: miss %"PRIu64", partial %"PRIu64
+                  ", parse %"PRIu64", action %"PRIu64", fallback %"PRIu64
+                  "\n", c.to_ovs_miss, c.to_ovs_partial, c.to_ovs_parse,
+                  c.to_ovs_action, c.to_ovs_fallback);
+    ds_put_format(out, "    failed: meta %"PRIu64", action %"PRIu64"\n",
+                  c.meta_failed, c.action_failed);
+}
+
+/* Why a port has no sockets, or a configuration error it keeps. */
+static void
+afxdp_show_errors(struct ds *out, const struct netdev_afxdp *state)
+{
+    const char *config_error = afxdp_port_options_error(state->options);
+
+    if (!state->port) {
+        ds_put_format(out, "  no sockets: %s\n",
+                      state->open_error ? state->open_error
+                                        : "not configured yet");
+    }
+    if (config_error) {
+        ds_put_format(out, "  config error: %s\n", config_error);
+    }
+}
+
+static void
+afxdp_show_port(struct ds *out, const struct netdev *netdev)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    const struct netdev_afxdp *state;
+    struct afxdp_port_info info;
+    uint32_t q;
+
+    ovs_mutex_lock(&dev->mutex);
+    state = dev->afxdp;
+    ds_put_format(out, "%s (%s):\n", netdev_get_name(netdev),
+                  netdev_get_type(netdev));
+    afxdp_show_errors(out, state);
+    if (state->port) {
+        afxdp_port_get_info(state->port, &info);
+        afxdp_show_header(out, state, &info);
+        for (q = 0; q < info.n_queues; q++) {
+            struct afxdp_queue_stats qs;
+            int poller;
+
+            atomic_read_relaxed(&state->pollers[q], &poller);
+            ds_put_format(out, "  queue %"PRIu32": ", q);
+            afxdp_show_poller(out, poller);
+            ds_put_char(out, '\n');
+            if (!afxdp_port_queue_stats(state->port, q, &qs)) {
+                afxdp_show_queue(out, &qs, info.ring_size);
+            }
+        }
+    }
+    if (state->offload) {
+        afxdp_show_fast_path(out, state->offload);
+    }
+    ovs_mutex_unlock(&dev->mutex);
+}
+
+/* Every afxdp and afxdp-nonpmd netdev, referenced, by name. */
+static void
+afxdp_collect_netdevs(struct shash *netdevs)
+{
+    netdev_get_devices(&netdev_afxdp_class, netdevs);
+    netdev_get_devices(&netdev_afxdp_nonpmd_class, netdevs);
+}
+
+static void
+afxdp_unixctl_show(struct unixctl_conn *conn, int argc, const char *argv[],
+                   void *aux OVS_UNUSED)
+{
+    struct shash netdevs = SHASH_INITIALIZER(&netdevs);
+    struct ds out = DS_EMPTY_INITIALIZER;
+    const struct shash_node **sorted;
+    struct shash_node *node;
+    size_t i;
+
+    afxdp_collect_netdevs(&netdevs);
+    if (argc > 1 && !shash_find(&netdevs, argv[1])) {
+        unixctl_command_reply_error(conn, "no such afxdp port");
+    } else {
+        sorted = shash_sort(&netdevs);
+        for (i = 0; i < shash_count(&netdevs); i++) {
+            if (argc < 2 || !strcmp(sorted[i]->name, argv[1])) {
+                afxdp_show_port(&out, sorted[i]->data);
+            }
+        }
+        free(sorted);
+        unixctl_command_reply(conn, ds_cstr(&out));
+    }
+    SHASH_FOR_EACH (node, &netdevs) {
+        netdev_close(node->data);
+    }
+    shash_destroy(&netdevs);
+    ds_destroy(&out);
 }
 
 /* ---- The XDP fast path (dpif/netdev-offload-afxdp.c) -------------------- */

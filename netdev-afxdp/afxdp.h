@@ -60,6 +60,73 @@ const char *afxdp_xdp_mode_to_string(enum afxdp_xdp_mode);
 /* Returns 0 and sets '*mode', or EINVAL for an unknown name. */
 int afxdp_xdp_mode_from_string(const char *name, enum afxdp_xdp_mode *mode);
 
+/* ---- Interface options ------------------------------------------------ */
+
+/* The options: column of an afxdp Interface, as OVS's database holds it.
+ * NULL: not set (the default). */
+struct afxdp_option_strings {
+    const char *n_rxq;           /* Default 1. */
+    const char *xdp_mode;        /* Default "best-effort". */
+    const char *use_need_wakeup; /* Default "true". */
+};
+
+struct afxdp_options {
+    uint32_t n_rxq;
+    enum afxdp_xdp_mode xdp_mode;
+    bool use_need_wakeup;
+};
+
+/* One port's options across OVS's set_config calls, and the policy for a
+ * bad one (netdev-afxdp/options.h): a port that had valid options keeps
+ * them, a port that never had any is refused. */
+struct afxdp_port_options;
+
+struct afxdp_port_options *afxdp_port_options_create(const char *ifname);
+void afxdp_port_options_destroy(struct afxdp_port_options *);
+
+/* Takes the Interface's options, checked against device 'ifname's queues.
+ * Returns 0 when they are valid, and also when they are not but the port
+ * had valid options before: those stay requested, the reason is logged as
+ * one error (once per distinct reason) and kept for
+ * afxdp_port_options_error().  Returns EINVAL when they are invalid and
+ * the port never had valid ones, after logging the reason as one error,
+ * with that reason in '*reason' (malloc()ed, for OVS's error column;
+ * NULL otherwise).  '*changed' tells whether the requested options differ
+ * from before the call. */
+int afxdp_port_options_update(struct afxdp_port_options *,
+                              const struct afxdp_option_strings *,
+                              bool *changed, char **reason);
+
+/* The last valid options (the defaults before any). */
+void afxdp_port_options_requested(const struct afxdp_port_options *,
+                                  struct afxdp_options *);
+
+/* Why the options last given were not taken, or NULL when they were.
+ * Valid until the next update. */
+const char *afxdp_port_options_error(const struct afxdp_port_options *);
+
+/* ---- Devices ---------------------------------------------------------- */
+
+/* A device's queues (ethtool -l): 'current' receive now (combined + rx-only
+ * channels, or the rx-* queues in sysfs for a driver without channels),
+ * 'max' is the driver's limit (0: not reported). */
+struct afxdp_device_queues {
+    uint32_t current;
+    uint32_t max;
+};
+
+/* 0 or positive errno (ENODEV for a missing device); logs nothing. */
+int afxdp_device_get_queues(const char *ifname, struct afxdp_device_queues *);
+
+/* The ifindex of device 'ifname', or 0 when there is none. */
+int afxdp_device_ifindex(const char *ifname);
+
+/* Whether device 'ifname' is no longer the one that had 'ifindex' (0: there
+ * was none) when its port was last opened: deleted, created, or deleted
+ * and created again (a new ifindex).  Then the port must be opened again:
+ * its sockets and XDP program belong to a device that is gone. */
+bool afxdp_device_replaced(const char *ifname, int ifindex);
+
 /* ---- Ports ------------------------------------------------------------ */
 
 /* One device: the XDP program attached to it and one AF_XDP socket (with its
@@ -86,6 +153,13 @@ struct afxdp_port_config {
 int afxdp_port_open(const struct afxdp_port_config *,
                     struct afxdp_port **portp);
 
+/* The status text of an afxdp_port_open() that failed with 'error': "cannot
+ * open AF_XDP sockets with xdp-mode=M, n_rxq=N: <cause>", where 'cause' is
+ * the error the open logged, without its leading "<ifname>: " (NULL:
+ * strerror(error)).  malloc()ed; NULL only when out of memory. */
+char *afxdp_port_open_error(const struct afxdp_port_config *, const char *cause,
+                            int error);
+
 /* Closes the sockets and detaches the XDP program.  Never fails.  A UMEM
  * whose frames are still held by the caller stays mapped until the last of
  * them is released with afxdp_frame_release*(). */
@@ -98,12 +172,32 @@ void afxdp_port_detach_xdp(struct afxdp_port *);
 enum afxdp_xdp_mode afxdp_port_xdp_mode(const struct afxdp_port *);
 uint32_t afxdp_port_n_queues(const struct afxdp_port *);
 
+/* What `ovs-appctl afxdp/show` tells about a port. */
+struct afxdp_port_info {
+    int ifindex;
+    enum afxdp_xdp_mode xdp_mode; /* In use (never BEST_EFFORT). */
+    uint32_t n_queues;            /* Sockets, on queues 0..n_queues-1. */
+    struct afxdp_device_queues device_queues; /* Now; zeros if unreadable. */
+    uint32_t prog_id;                         /* As bpftool prog show says. */
+    uint32_t link_id; /* As bpftool link show says; 0: unknown. */
+    bool fast_path;   /* The program runs offloaded flows. */
+    bool rx_hash;     /* The program hands over a hash. */
+
+    /* The UMEM. */
+    bool umem_shared; /* One UMEM for all the port's queues; false:
+                       * one per queue. */
+    uint32_t n_umems;
+    uint32_t umem_chunks;    /* Per UMEM. */
+    uint32_t chunk_size;     /* Bytes. */
+    uint32_t frame_headroom; /* Bytes of a chunk before a received frame. */
+    uint32_t ring_size;      /* Entries of each ring of a queue. */
+};
+
+/* Never fails (a port without sockets gives zero counts). */
+void afxdp_port_get_info(const struct afxdp_port *, struct afxdp_port_info *);
+
 /* The file descriptor of queue 'qid's socket, for poll(). */
 int afxdp_port_queue_fd(const struct afxdp_port *, uint32_t qid);
-
-/* Queues the device offers (combined/rx channels).  0 or positive errno
- * (ENODEV for a missing device); logs nothing. */
-int afxdp_device_max_queues(const char *ifname, uint32_t *n_queues);
 
 /* Largest frame (L2, without FCS) one chunk can receive and transmit. */
 uint32_t afxdp_max_frame_len(void);
@@ -162,7 +256,14 @@ struct afxdp_queue_stats {
     uint64_t rx_bytes;
     uint64_t tx_packets;
     uint64_t tx_bytes;
-    uint64_t tx_dropped; /* No chunk, ring full or too long. */
+    uint64_t tx_dropped;           /* The sum of the three reasons below. */
+    uint64_t tx_dropped_no_chunk;  /* No free chunk in the UMEM. */
+    uint64_t tx_dropped_ring_full; /* No room on the tx ring. */
+    uint64_t tx_dropped_bad_len;   /* Empty or > afxdp_max_frame_len(). */
+    /* Transmit wakeups (sendto) that failed for another reason than the
+     * kernel being busy or the link down; their frames stay on the tx ring
+     * for the next one.  Not drops. */
+    uint64_t tx_kick_errors;
 
     /* struct xdp_statistics, read from the socket. */
     uint64_t rx_dropped;
@@ -186,6 +287,50 @@ struct afxdp_queue_stats {
 /* 0 or positive errno (EINVAL for a bad 'qid'). */
 int afxdp_port_queue_stats(const struct afxdp_port *, uint32_t qid,
                            struct afxdp_queue_stats *);
+
+/* The counters of a device that OVS's interface statistics take from us
+ * (struct netdev_stats's fields of the same names). */
+struct afxdp_traffic {
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t rx_dropped;
+    uint64_t tx_dropped;
+};
+
+/* What crossed the port's sockets, summed over its queues: rx_dropped is
+ * what the sockets could not take (XDP_STATISTICS rx_dropped plus
+ * rx_ring_full), tx_dropped what the port could not queue.  A queue whose
+ * statistics cannot be read counts as zero. */
+void afxdp_port_traffic(const struct afxdp_port *, struct afxdp_traffic *);
+
+/* The device's traffic as OVS shows it (netdev-afxdp/device_report.h says
+ * why): from the kernel's counters of the device, what crossed the
+ * sockets ('sockets', NULL when the port has none open) and what the XDP
+ * fast path received and sent ('fast_path', NULL without one; its
+ * drops are ignored).  Packets and bytes: the sockets' plus the fast
+ * path's, or the kernel's without sockets; rx_dropped: the larger of the
+ * kernel's and the sockets'; tx_dropped: their sum. */
+void afxdp_merge_traffic(const struct afxdp_traffic *kernel,
+                         const struct afxdp_traffic *sockets,
+                         const struct afxdp_traffic *fast_path,
+                         struct afxdp_traffic *out);
+
+/* The drops and errors of all the port's queues, by reason. */
+struct afxdp_port_events {
+    uint64_t tx_dropped_no_chunk;
+    uint64_t tx_dropped_ring_full;
+    uint64_t tx_dropped_bad_len;
+    uint64_t tx_kick_errors;
+};
+
+/* What the port's queues counted since the previous call (since the open,
+ * the first time), for OVS's coverage counters.  Logs a warning about
+ * kick errors, at most once a minute per port, summing those counted
+ * meanwhile: the datapath itself never logs.  Control path, one caller
+ * at a time. */
+void afxdp_port_take_events(struct afxdp_port *, struct afxdp_port_events *);
 
 #ifdef __cplusplus
 }

@@ -9,17 +9,22 @@
 #include "netdev-afxdp/afxdp.h"
 
 #include <cerrno>
+#include <cstring>
 #include <new>
+#include <optional>
 #include <strings.h>
 
 #include "netdev-afxdp/device.h"
+#include "netdev-afxdp/device_report.h"
 #include "netdev-afxdp/log.h"
+#include "netdev-afxdp/options.h"
 #include "netdev-afxdp/params.h"
 #include "netdev-afxdp/port.h"
 #include "umem/umem_area.h"
 
 using afxdp::Error;
 using afxdp::netdev::Port;
+using afxdp::netdev::PortOptions;
 
 namespace {
 
@@ -31,6 +36,16 @@ Port *cast(struct afxdp_port *p)
 const Port *cast(const struct afxdp_port *p)
 {
     return reinterpret_cast<const Port *>(p);
+}
+
+PortOptions *cast(struct afxdp_port_options *o)
+{
+    return reinterpret_cast<PortOptions *>(o);
+}
+
+const PortOptions *cast(const struct afxdp_port_options *o)
+{
+    return reinterpret_cast<const PortOptions *>(o);
 }
 
 int fail(const Error &e)
@@ -78,6 +93,57 @@ int afxdp_xdp_mode_from_string(const char *name, enum afxdp_xdp_mode *mode)
     return EINVAL;
 }
 
+struct afxdp_port_options *afxdp_port_options_create(const char *ifname)
+{
+    return reinterpret_cast<struct afxdp_port_options *>(
+        new PortOptions(ifname ? ifname : ""));
+}
+
+void afxdp_port_options_destroy(struct afxdp_port_options *options)
+{
+    delete cast(options);
+}
+
+int afxdp_port_options_update(struct afxdp_port_options *options,
+                              const struct afxdp_option_strings *strings,
+                              bool *changed, char **reason)
+{
+    *changed = false;
+    *reason = nullptr;
+    try {
+        PortOptions *o = cast(options);
+        auto queues = afxdp::netdev::device_queues(o->ifname());
+        std::optional<uint32_t> current;
+        if (queues) {
+            current = queues.value().current;
+        }
+        auto outcome = o->update(*strings, current);
+        *changed = outcome.changed;
+        if (!outcome.log.empty()) {
+            afxdp::log(AFXDP_LOG_ERR, "%s", outcome.log.c_str());
+        }
+        if (outcome.verdict == PortOptions::Verdict::kRefused) {
+            *reason = strdup(outcome.reason.c_str());
+            return EINVAL;
+        }
+        return 0;
+    } catch (const std::bad_alloc &) {
+        return ENOMEM;
+    }
+}
+
+void afxdp_port_options_requested(const struct afxdp_port_options *options,
+                                  struct afxdp_options *out)
+{
+    *out = cast(options)->requested();
+}
+
+const char *afxdp_port_options_error(const struct afxdp_port_options *options)
+{
+    const std::string &e = cast(options)->error();
+    return e.empty() ? nullptr : e.c_str();
+}
+
 int afxdp_port_open(const struct afxdp_port_config *config,
                     struct afxdp_port **portp)
 {
@@ -95,6 +161,19 @@ int afxdp_port_open(const struct afxdp_port_config *config,
     } catch (const std::bad_alloc &) {
         return fail(
             Error{ENOMEM, std::string(config->ifname) + ": out of memory"});
+    }
+}
+
+char *afxdp_port_open_error(const struct afxdp_port_config *config,
+                            const char *cause, int error)
+{
+    try {
+        std::string text = afxdp::netdev::open_error_text(
+            config->ifname ? config->ifname : "", config->xdp_mode,
+            config->n_queues, cause ? cause : std::strerror(error));
+        return strdup(text.c_str());
+    } catch (const std::bad_alloc &) {
+        return nullptr;
     }
 }
 
@@ -120,25 +199,47 @@ uint32_t afxdp_port_n_queues(const struct afxdp_port *port)
     return cast(port)->n_queues();
 }
 
+void afxdp_port_get_info(const struct afxdp_port *port,
+                         struct afxdp_port_info *info)
+{
+    try {
+        cast(port)->info(info);
+    } catch (const std::bad_alloc &) {
+        // Everything but the device's queue counts is filled in.
+    }
+}
+
 int afxdp_port_queue_fd(const struct afxdp_port *port, uint32_t qid)
 {
     return cast(port)->queue_fd(qid);
 }
 
-int afxdp_device_max_queues(const char *ifname, uint32_t *n_queues)
+int afxdp_device_get_queues(const char *ifname, struct afxdp_device_queues *out)
 {
     try {
-        auto n = afxdp::netdev::device_max_queues(ifname ? ifname : "");
-        if (!n) {
+        auto q = afxdp::netdev::device_queues(ifname ? ifname : "");
+        if (!q) {
             // A query, not an operation that failed: the caller decides
             // whether a missing device is worth a log line.
-            return n.error().code;
+            return q.error().code;
         }
-        *n_queues = n.value();
+        out->current = q.value().current;
+        out->max = q.value().max;
         return 0;
     } catch (const std::bad_alloc &) {
         return ENOMEM;
     }
+}
+
+int afxdp_device_ifindex(const char *ifname)
+{
+    auto ifindex = afxdp::netdev::device_ifindex(ifname ? ifname : "");
+    return ifindex ? ifindex.value() : 0;
+}
+
+bool afxdp_device_replaced(const char *ifname, int ifindex)
+{
+    return afxdp_device_ifindex(ifname) != ifindex;
 }
 
 uint32_t afxdp_max_frame_len(void)
@@ -194,6 +295,34 @@ int afxdp_port_queue_stats(const struct afxdp_port *port, uint32_t qid,
     } catch (const std::bad_alloc &) {
         return ENOMEM;
     }
+}
+
+void afxdp_port_take_events(struct afxdp_port *port,
+                            struct afxdp_port_events *events)
+{
+    *events = afxdp_port_events{};
+    try {
+        std::string log = cast(port)->take_events(events);
+        if (!log.empty()) {
+            afxdp::log(AFXDP_LOG_WARN, "%s", log.c_str());
+        }
+    } catch (const std::bad_alloc &) {
+        // The counts are taken; only the message is lost.
+    }
+}
+
+void afxdp_port_traffic(const struct afxdp_port *port,
+                        struct afxdp_traffic *out)
+{
+    *out = cast(port)->traffic();
+}
+
+void afxdp_merge_traffic(const struct afxdp_traffic *kernel,
+                         const struct afxdp_traffic *sockets,
+                         const struct afxdp_traffic *fast_path,
+                         struct afxdp_traffic *out)
+{
+    *out = afxdp::netdev::merge_traffic(*kernel, sockets, fast_path);
 }
 
 }  // extern "C"

@@ -1,9 +1,11 @@
 /*
- * Device queries.  The queue count follows what OVS upstream uses: the
- * CURRENT channel configuration (ethtool -l), combined plus rx-only
- * channels, since those are the queues that actually receive.  Drivers that
- * do not implement get_channels (EOPNOTSUPP), or report none, fall back to
- * counting /sys/class/net/<dev>/queues/rx-*, which every netdev has.
+ * Device queries.  The queue counts come from ETHTOOL_GCHANNELS: the
+ * current count follows what OVS upstream uses (combined plus rx-only
+ * channels, since those are the queues that actually receive), the maximum
+ * is the driver's pre-set limit.  Drivers that do not implement
+ * get_channels (EOPNOTSUPP), or report no current channel, fall back to
+ * counting /sys/class/net/<dev>/queues/rx-*, which every netdev has; they
+ * have no known maximum.
  */
 #include "netdev-afxdp/device.h"
 
@@ -22,21 +24,24 @@ namespace afxdp::netdev {
 
 namespace {
 
-// 0 when the driver does not tell.
-uint32_t ethtool_channels(const std::string &ifname)
+// All zero when the driver does not tell.
+struct ethtool_channels ethtool_channels_of(const std::string &ifname)
 {
+    struct ethtool_channels channels = {};
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return 0;
+        return channels;
     }
-    struct ethtool_channels channels = {};
     channels.cmd = ETHTOOL_GCHANNELS;
     struct ifreq ifr = {};
     strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
     ifr.ifr_data = reinterpret_cast<char *>(&channels);
     int rc = ioctl(fd, SIOCETHTOOL, &ifr);
     close(fd);
-    return rc == 0 ? channels.combined_count + channels.rx_count : 0;
+    if (rc != 0) {
+        channels = {};
+    }
+    return channels;
 }
 
 Result<uint32_t> sysfs_rx_queues(const std::string &ifname)
@@ -74,15 +79,23 @@ Result<int> device_ifindex(const std::string &ifname)
     return int(ifindex);
 }
 
-Result<uint32_t> device_max_queues(const std::string &ifname)
+Result<DeviceQueues> device_queues(const std::string &ifname)
 {
     if (auto idx = device_ifindex(ifname); !idx) {
         return idx.error();
     }
-    if (uint32_t n = ethtool_channels(ifname)) {
-        return n;
+    const struct ethtool_channels ch = ethtool_channels_of(ifname);
+    DeviceQueues queues;
+    queues.current = ch.combined_count + ch.rx_count;
+    queues.max = ch.max_combined + ch.max_rx;
+    if (!queues.current) {
+        auto n = sysfs_rx_queues(ifname);
+        if (!n) {
+            return n.error();
+        }
+        queues.current = n.value();
     }
-    return sysfs_rx_queues(ifname);
+    return queues;
 }
 
 }  // namespace afxdp::netdev

@@ -38,7 +38,11 @@ inline constexpr uint32_t kMaxFrameLen = kChunkSize - kTxHeadroom;
 static_assert(umem::is_power_of_two(kChunkSize));
 static_assert(umem::is_power_of_two(kRingSize));
 static_assert(umem::is_power_of_two(kChunksPerSocket));
-// Every ring full at once must still leave chunks in the pool.
+// A chunk for every slot of the four rings, with none to spare: all of
+// them full at once (fill and rx full because OVS is not receiving, tx
+// and completion because the kernel is not transmitting) empties the pool.
+// Nothing breaks then: refill() posts only what the pool has, and a send
+// without a free chunk drops and counts (tx_dropped_no_chunk).
 static_assert(kChunksPerSocket >= 4 * kRingSize);
 
 }  // namespace afxdp::netdev

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <mutex>
+#include <new>
 
 #include "netdev-afxdp/device.h"
 #include "netdev-afxdp/log.h"
@@ -105,17 +106,17 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
     if (!ifindex) {
         return ifindex.error();
     }
-    auto max_queues = device_max_queues(ifname);
-    if (!max_queues) {
-        return max_queues.error();
+    auto queues = device_queues(ifname);
+    if (!queues) {
+        return queues.error();
     }
     if (config.n_queues == 0) {
         return Error{EINVAL, ifname + ": 'n_rxq' must be at least 1."};
     }
-    if (config.n_queues > max_queues.value()) {
+    if (config.n_queues > queues.value().current) {
         return Error{EINVAL, ifname + ": Too big 'n_rxq' (" +
                                  std::to_string(config.n_queues) + " > " +
-                                 std::to_string(max_queues.value()) + ")."};
+                                 std::to_string(queues.value().current) + ")."};
     }
 
     static const Attempt kNativeZc{AFXDP_XDP_MODE_NATIVE_ZC,
@@ -212,6 +213,10 @@ Result<void> Port::queue_stats(uint32_t qid, afxdp_queue_stats *out) const
     out->tx_packets = qs.tx_packets;
     out->tx_bytes = qs.tx_bytes;
     out->tx_dropped = qs.tx_dropped;
+    out->tx_dropped_no_chunk = qs.tx_dropped_no_chunk;
+    out->tx_dropped_ring_full = qs.tx_dropped_ring_full;
+    out->tx_dropped_bad_len = qs.tx_dropped_bad_len;
+    out->tx_kick_errors = qs.tx_kick_errors;
     out->rx_dropped = k.rx_dropped;
     out->rx_invalid_descs = k.rx_invalid_descs;
     out->tx_invalid_descs = k.tx_invalid_descs;
@@ -226,6 +231,71 @@ Result<void> Port::queue_stats(uint32_t qid, afxdp_queue_stats *out) const
     out->chunks_tx = qs.chunks_tx;
     out->chunks_completion = qs.chunks_completion;
     return {};
+}
+
+std::string Port::take_events(afxdp_port_events *out)
+{
+    afxdp_port_events totals = {};
+    for (const auto &s : sockets_) {
+        const XskQueueStats qs = s->queue().stats();
+        totals.tx_dropped_no_chunk += qs.tx_dropped_no_chunk;
+        totals.tx_dropped_ring_full += qs.tx_dropped_ring_full;
+        totals.tx_dropped_bad_len += qs.tx_dropped_bad_len;
+        totals.tx_kick_errors += qs.tx_kick_errors;
+    }
+    auto taken = events_.take(totals, EventReport::Clock::now());
+    *out = taken.since_last;
+    return std::move(taken.log);
+}
+
+afxdp_traffic Port::traffic() const noexcept
+{
+    afxdp_traffic sum = {};
+    for (uint32_t q = 0; q < n_queues(); q++) {
+        afxdp_queue_stats qs;
+        try {
+            if (!queue_stats(q, &qs)) {
+                continue;
+            }
+        } catch (const std::bad_alloc &) {
+            continue;  // Only the error message could not be built.
+        }
+        sum.rx_packets += qs.rx_packets;
+        sum.rx_bytes += qs.rx_bytes;
+        sum.tx_packets += qs.tx_packets;
+        sum.tx_bytes += qs.tx_bytes;
+        sum.rx_dropped += qs.rx_dropped + qs.rx_ring_full;
+        sum.tx_dropped += qs.tx_dropped;
+    }
+    return sum;
+}
+
+void Port::info(afxdp_port_info *out) const
+{
+    *out = afxdp_port_info{};
+    out->ifindex = ifindex_;
+    out->xdp_mode = mode_;
+    out->n_queues = n_queues();
+    if (program_) {
+        out->prog_id = program_->prog_id();
+        out->link_id = program_->link_id();
+        out->fast_path = program_->options().fast_path;
+        out->rx_hash = program_->options().rx_hash;
+    }
+    // One area per queue, all alike (try_attempt()).
+    out->umem_shared = false;
+    out->n_umems = uint32_t(areas_.size());
+    if (!areas_.empty()) {
+        out->umem_chunks = areas_.front()->n_chunks();
+        out->chunk_size = areas_.front()->chunk_size();
+    }
+    out->frame_headroom = kRxHeadroom;
+    out->ring_size = kRingSize;
+    // Last: the only step that allocates (the error message).
+    if (auto queues = device_queues(ifname_)) {
+        out->device_queues.current = queues.value().current;
+        out->device_queues.max = queues.value().max;
+    }
 }
 
 }  // namespace afxdp::netdev

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "netdev-afxdp/afxdp.h"
+#include "netdev-afxdp/event_report.h"
 #include "netdev-afxdp/result.h"
 #include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xsk_socket.h"
@@ -53,6 +54,8 @@ public:
         return program_ ? program_->fast_path_maps() : FastPathMaps{};
     }
     uint32_t n_queues() const noexcept { return uint32_t(sockets_.size()); }
+    // For afxdp/show (afxdp_port_get_info()); reads the device's queues.
+    void info(afxdp_port_info *) const;
     int queue_fd(uint32_t qid) const noexcept;
 
     // Hot path.  'qid' must be < n_queues() for rx; tx uses qid % n.
@@ -62,6 +65,11 @@ public:
                       bool concurrent) noexcept;
 
     Result<void> queue_stats(uint32_t qid, afxdp_queue_stats *) const;
+    // Summed over the queues (afxdp_port_traffic()).
+    afxdp_traffic traffic() const noexcept;
+    // Counted since the previous call (EventReport); returns a line to log
+    // as a warning, or "".
+    std::string take_events(afxdp_port_events *);
 
     // A port with no queues and no program, bound to no device: lets unit
     // tests exercise the C ABI's argument checks without privileges.
@@ -84,6 +92,7 @@ private:
     std::vector<umem::AreaRef> areas_;
     std::optional<XdpProgram> program_;
     std::vector<std::unique_ptr<XskSocket>> sockets_;
+    EventReport events_{ifname_};
 };
 
 }  // namespace afxdp::netdev

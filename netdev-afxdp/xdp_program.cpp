@@ -2,10 +2,11 @@
  * XdpProgram: loading bpf/xsk_redirect.bpf.c and attaching it to a device.
  *
  * The program comes from the skeleton generated at build time, so there is
- * no object file to find at run time.  Its XSKMAP is sized to the device's
- * queue count as reported by ethtool, or keeps the program's default (64)
- * when ethtool cannot tell: an rx_queue_index beyond the map would simply
- * miss and go to the stack, but no socket could be bound there.
+ * no object file to find at run time.  Its XSKMAP is sized to the most
+ * queues the driver allows (DeviceQueues::max, ethtool -l "Pre-set
+ * maximums"), or keeps the program's default (64) when ethtool cannot
+ * tell: an rx_queue_index beyond the map would simply miss and go to the
+ * stack, but no socket could be bound there.
  *
  * Attachment is a bpf_link (BPF_LINK_CREATE with BPF_XDP): the link fd is
  * the only thing keeping the program on the device, so the kernel detaches
@@ -30,18 +31,15 @@
 #include <utility>
 #include <vector>
 
-#include <linux/ethtool.h>
 #include <linux/if_link.h>
-#include <linux/sockios.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/flow/flow_layout.h"
+#include "netdev-afxdp/device.h"
 #include "netdev-afxdp/log.h"
 // The skeleton names the program's global data types: after their header.
 #include "xsk_redirect.skel.h"
@@ -138,29 +136,17 @@ Error make_error(int negative_errno, const std::string &ifname,
 }
 
 // Upper bound of rx_queue_index on the device, or 0 if ethtool cannot
-// tell.  Queues are numbered combined channels first, then rx-only ones.
-unsigned device_max_queues(int ifindex, const std::string &ifname) noexcept
+// tell: the driver's maximum, not the current count, so that a socket can
+// still be bound on every queue after `ethtool -L` adds channels.  Queues
+// are numbered combined channels first, then rx-only ones.
+unsigned xskmap_entries(int ifindex, const std::string &ifname)
 {
     char name[IF_NAMESIZE] = {};
     if (!if_indextoname(static_cast<unsigned>(ifindex), name)) {
         std::strncpy(name, ifname.c_str(), sizeof name - 1);
     }
-
-    UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (sock.get() < 0) {
-        return 0;
-    }
-    ethtool_channels channels;
-    std::memset(&channels, 0, sizeof channels);
-    channels.cmd = ETHTOOL_GCHANNELS;
-    ifreq ifr;
-    std::memset(&ifr, 0, sizeof ifr);
-    std::memcpy(ifr.ifr_name, name, sizeof ifr.ifr_name - 1);
-    ifr.ifr_data = reinterpret_cast<char *>(&channels);
-    if (ioctl(sock.get(), SIOCETHTOOL, &ifr) < 0) {
-        return 0;
-    }
-    return channels.max_combined + channels.max_rx;
+    auto queues = device_queues(name);
+    return queues ? queues.value().max : 0;
 }
 
 struct ProgIdentity {
@@ -211,9 +197,17 @@ unsigned find_xdp_link(int ifindex, unsigned prog_id) noexcept
     return 0;
 }
 
-// Detaches a stale copy of our program attached through netlink in any
-// mode; fails with EBUSY on any other program, or ours held by a live link.
-Result<void> clear_stale(int ifindex, const std::string &ifname)
+// A program attached to a device in one mode (a device has one slot per
+// mode, and more than one may be taken at once).
+struct AttachedProg {
+    __u32 id;
+    __u32 flag;        // The slot's XDP_FLAGS_*_MODE, for the detach.
+    const char *mode;  // For messages.
+};
+
+// The programs attached to 'ifindex', one per taken slot.
+Result<std::vector<AttachedProg>> attached_progs(int ifindex,
+                                                 const std::string &ifname)
 {
     bpf_xdp_query_opts query;
     std::memset(&query, 0, sizeof query);
@@ -223,66 +217,112 @@ Result<void> clear_stale(int ifindex, const std::string &ifname)
         return make_error(err, ifname, "querying attached XDP programs",
                           cause(err));
     }
-
-    const struct {
-        __u32 id;
-        __u32 flag;
-        const char *name;
-    } slots[] = {
+    const AttachedProg slots[] = {
         {query.drv_prog_id, XDP_FLAGS_DRV_MODE, "native"},
         {query.skb_prog_id, XDP_FLAGS_SKB_MODE, "generic"},
         {query.hw_prog_id, XDP_FLAGS_HW_MODE, "offloaded"},
     };
-    for (const auto &slot : slots) {
-        if (!slot.id) {
-            continue;
+    std::vector<AttachedProg> progs;
+    for (const AttachedProg &slot : slots) {
+        if (slot.id) {
+            progs.push_back(slot);
         }
-        auto prog = identify_prog(slot.id);
-        if (!prog) {
-            if (prog.error().code == ENOENT) {
-                continue;  // Detached since the query.
-            }
-            return make_error(-prog.error().code, ifname,
-                              "XDP program " + std::to_string(slot.id) +
-                                  " is attached (" + slot.name + " mode) and " +
-                                  prog.error().message,
-                              cause(-prog.error().code));
-        }
-        const std::string &name = prog.value().name;
-        std::string who = "XDP program " + std::to_string(slot.id) + " (" +
-                          (name.empty() ? "unnamed" : name) + ", " + slot.name +
-                          " mode)";
-        if (name != kXdpProgramName) {
-            return Error{EBUSY, ifname + ": " + who +
-                                    " is already attached; not replacing "
-                                    "another program"};
-        }
+    }
+    return progs;
+}
 
-        const std::string held = who + " is held by a live bpf_link";
-        const std::string hint = "; is another process using the device?";
-        if (unsigned link_id = find_xdp_link(ifindex, slot.id)) {
-            return Error{EBUSY, ifname + ": " + held + " (id " +
-                                    std::to_string(link_id) + ")" + hint};
-        }
+// "XDP program <id> (<name>, <mode> mode)", for messages.
+std::string describe(const AttachedProg &attached, const std::string &name)
+{
+    return "XDP program " + std::to_string(attached.id) + " (" +
+           (name.empty() ? "unnamed" : name) + ", " + attached.mode + " mode)";
+}
 
-        bpf_xdp_attach_opts opts;
-        std::memset(&opts, 0, sizeof opts);
-        opts.sz = sizeof opts;
-        opts.old_prog_fd = prog.value().fd.get();
-        err = bpf_xdp_detach(ifindex, slot.flag | XDP_FLAGS_REPLACE, &opts);
-        if (err == -EBUSY) {  // Linked since the lookup.
-            return Error{EBUSY, ifname + ": " + held + hint};
+// EBUSY unless 'attached' is a copy of ours that no live bpf_link holds:
+// anything else belongs to someone who is still using it.
+Result<void> check_stale(int ifindex, const std::string &ifname,
+                         const AttachedProg &attached, const std::string &name)
+{
+    const std::string who = describe(attached, name);
+    if (name != kXdpProgramName) {
+        return Error{EBUSY, ifname + ": " + who +
+                                " is already attached; not replacing "
+                                "another program"};
+    }
+    if (unsigned link_id = find_xdp_link(ifindex, attached.id)) {
+        return Error{EBUSY, ifname + ": " + who +
+                                " is held by a live bpf_link (id " +
+                                std::to_string(link_id) +
+                                "); is another process using the device?"};
+    }
+    return {};
+}
+
+// Detaches exactly the program 'prog' (XDP_FLAGS_REPLACE) from the slot
+// 'attached' through netlink.  Losing a race with its owner is not an
+// error unless the program got linked meanwhile.
+Result<void> detach_stale(int ifindex, const std::string &ifname,
+                          const AttachedProg &attached,
+                          const ProgIdentity &prog)
+{
+    const std::string who = describe(attached, prog.name);
+    bpf_xdp_attach_opts opts;
+    std::memset(&opts, 0, sizeof opts);
+    opts.sz = sizeof opts;
+    opts.old_prog_fd = prog.fd.get();
+    int err = bpf_xdp_detach(ifindex, attached.flag | XDP_FLAGS_REPLACE, &opts);
+    if (err == -EBUSY) {  // Linked since the lookup.
+        return Error{EBUSY, ifname + ": " + who +
+                                " is held by a live bpf_link; is another "
+                                "process using the device?"};
+    }
+    if (err == -EEXIST || err == -ENOENT) {
+        return {};  // Replaced or detached since the query.
+    }
+    if (err) {
+        return make_error(err, ifname, "detaching stale " + who, cause(err));
+    }
+    log(AFXDP_LOG_INFO,
+        "%s: detached stale %s left attached by an earlier process",
+        ifname.c_str(), who.c_str());
+    return {};
+}
+
+// Identifies the program in one slot, then detaches it if it is stale.
+Result<void> clear_stale_slot(int ifindex, const std::string &ifname,
+                              const AttachedProg &attached)
+{
+    auto prog = identify_prog(attached.id);
+    if (!prog) {
+        const Error &e = prog.error();
+        if (e.code == ENOENT) {
+            return {};  // Detached since the query.
         }
-        if (err == -EEXIST || err == -ENOENT) {
-            continue;  // Replaced or detached since the query.
+        return make_error(-e.code, ifname,
+                          "XDP program " + std::to_string(attached.id) +
+                              " is attached (" + attached.mode + " mode) and " +
+                              e.message,
+                          cause(-e.code));
+    }
+    if (auto r = check_stale(ifindex, ifname, attached, prog.value().name);
+        !r) {
+        return r;
+    }
+    return detach_stale(ifindex, ifname, attached, prog.value());
+}
+
+// Detaches a stale copy of our program attached through netlink in any
+// mode; fails with EBUSY on any other program, or ours held by a live link.
+Result<void> clear_stale(int ifindex, const std::string &ifname)
+{
+    auto progs = attached_progs(ifindex, ifname);
+    if (!progs) {
+        return progs.error();
+    }
+    for (const AttachedProg &attached : progs.value()) {
+        if (auto r = clear_stale_slot(ifindex, ifname, attached); !r) {
+            return r;
         }
-        if (err) {
-            return make_error(err, ifname, "detaching stale " + who,
-                              cause(err));
-        }
-        log(AFXDP_LOG_INFO,
-            "%s: detached stale %s left attached by an earlier process",
-            ifname.c_str(), who.c_str());
     }
     return {};
 }
@@ -297,10 +337,10 @@ struct XdpProgram::State {
     SkeletonPtr skel;
     UniqueFd link;
     std::string ifname;
-    int ifindex = 0;
     XdpAttachMode mode = XdpAttachMode::kNative;
     XdpProgramOptions options;
     unsigned prog_id = 0;
+    unsigned link_id = 0;
 };
 
 namespace {
@@ -317,7 +357,7 @@ Result<void> size_maps(xsk_redirect *skel, int ifindex,
         const char *what;
     };
     std::vector<Size> sizes;
-    if (unsigned n = device_max_queues(ifindex, ifname)) {
+    if (unsigned n = xskmap_entries(ifindex, ifname)) {
         sizes.push_back({skel->maps.xsks_map, n, "XSKMAP"});
     }
     if (options.fast_path) {
@@ -338,6 +378,63 @@ Result<void> size_maps(xsk_redirect *skel, int ifindex,
     return {};
 }
 
+// Opens the embedded program, sizes its maps and loads it.
+Result<SkeletonPtr> load_program(int ifindex, const std::string &ifname,
+                                 const XdpProgramOptions &options)
+{
+    SkeletonPtr skel(xsk_redirect__open());
+    if (!skel) {
+        int err = errno ? -errno : -ENOMEM;
+        return make_error(err, ifname, "opening XDP program", cause(err));
+    }
+    if (auto sized = size_maps(skel.get(), ifindex, ifname, options); !sized) {
+        return sized.error();
+    }
+    if (int err = xsk_redirect__load(skel.get())) {
+        return make_error(err, ifname, "loading XDP program", cause(err));
+    }
+    return skel;
+}
+
+// The kernel's id of the program behind 'prog_fd' (bpftool prog show).
+Result<unsigned> prog_id_of(int prog_fd, const std::string &ifname)
+{
+    bpf_prog_info info;
+    std::memset(&info, 0, sizeof info);
+    __u32 len = sizeof info;
+    if (int err = bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+        return make_error(err, ifname, "reading XDP program info", cause(err));
+    }
+    return info.id;
+}
+
+// The kernel's id of the link behind 'link_fd' (bpftool link show), or 0.
+unsigned link_id_of(int link_fd) noexcept
+{
+    bpf_link_info info;
+    std::memset(&info, 0, sizeof info);
+    __u32 len = sizeof info;
+    return bpf_obj_get_info_by_fd(link_fd, &info, &len) == 0 ? info.id : 0;
+}
+
+// Attaches program 'prog_fd' to 'ifindex' through a bpf_link.
+Result<UniqueFd> create_link(int prog_fd, int ifindex,
+                             const std::string &ifname, XdpAttachMode mode)
+{
+    bpf_link_create_opts opts;
+    std::memset(&opts, 0, sizeof opts);
+    opts.sz = sizeof opts;
+    opts.flags = mode_flag(mode);
+    int link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+    if (link_fd < 0) {
+        return make_error(link_fd, ifname,
+                          std::string("attaching XDP program in ") +
+                              mode_name(mode) + " mode",
+                          attach_cause(link_fd, mode));
+    }
+    return UniqueFd(link_fd);
+}
+
 }  // namespace
 
 // ---- Init / free -------------------------------------------------------
@@ -354,50 +451,32 @@ Result<XdpProgram> XdpProgram::attach(int ifindex, const std::string &ifname,
                           cause(-ENODEV));
     }
 
-    auto state = std::make_unique<State>();
-    state->ifname = ifname;
-    state->ifindex = ifindex;
-    state->mode = mode;
-    state->options = options;
-
-    state->skel.reset(xsk_redirect__open());
-    if (!state->skel) {
-        int err = errno ? -errno : -ENOMEM;
-        return make_error(err, ifname, "opening XDP program", cause(err));
+    auto skel = load_program(ifindex, ifname, options);
+    if (!skel) {
+        return skel.error();
     }
-    xsk_redirect *skel = state->skel.get();
-    if (auto sized = size_maps(skel, ifindex, ifname, options); !sized) {
-        return sized.error();
+    const int prog_fd = bpf_program__fd(skel.value()->progs.xsk_redirect);
+    auto prog_id = prog_id_of(prog_fd, ifname);
+    if (!prog_id) {
+        return prog_id.error();
     }
-    if (int err = xsk_redirect__load(skel)) {
-        return make_error(err, ifname, "loading XDP program", cause(err));
-    }
-    int prog_fd = bpf_program__fd(skel->progs.xsk_redirect);
-
-    bpf_prog_info info;
-    std::memset(&info, 0, sizeof info);
-    __u32 len = sizeof info;
-    if (int err = bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
-        return make_error(err, ifname, "reading XDP program info", cause(err));
-    }
-    state->prog_id = info.id;
-
     if (auto cleared = clear_stale(ifindex, ifname); !cleared) {
         return cleared.error();
     }
-
-    bpf_link_create_opts opts;
-    std::memset(&opts, 0, sizeof opts);
-    opts.sz = sizeof opts;
-    opts.flags = mode_flag(mode);
-    int link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
-    if (link_fd < 0) {
-        return make_error(link_fd, ifname,
-                          std::string("attaching XDP program in ") +
-                              mode_name(mode) + " mode",
-                          attach_cause(link_fd, mode));
+    auto link = create_link(prog_fd, ifindex, ifname, mode);
+    if (!link) {
+        return link.error();
     }
-    state->link = UniqueFd(link_fd);
+
+    auto state = std::make_unique<State>();
+    state->skel = std::move(skel).value();
+    state->link = std::move(link).value();
+    state->ifname = ifname;
+    state->mode = mode;
+    state->options = options;
+    state->prog_id = prog_id.value();
+    // For diagnostics only (afxdp/show): no reason to give up the link.
+    state->link_id = link_id_of(state->link.get());
     return XdpProgram(std::move(state));
 }
 
@@ -455,6 +534,11 @@ XdpAttachMode XdpProgram::mode() const noexcept
 unsigned XdpProgram::prog_id() const noexcept
 {
     return state_ ? state_->prog_id : 0;
+}
+
+unsigned XdpProgram::link_id() const noexcept
+{
+    return state_ ? state_->link_id : 0;
 }
 
 const XdpProgramOptions &XdpProgram::options() const noexcept

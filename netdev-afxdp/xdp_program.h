@@ -76,7 +76,9 @@ public:
     void detach() noexcept;
 
     XdpAttachMode mode() const noexcept;
+    // The kernel's ids (bpftool prog / bpftool link), for diagnostics.
     unsigned prog_id() const noexcept;
+    unsigned link_id() const noexcept;  // 0 if it could not be read.
     const XdpProgramOptions &options() const noexcept;
 
     // Only with options().fast_path; otherwise all fds are -1.

@@ -123,8 +123,9 @@ wait_until 20 eval '[[ $(iface_status $P0 xdp-mode) == generic ]]' ||
     fail "$P0 not in generic mode"
 check_ping_all
 step set interface "$P0" options:xdp-mode=bogus
-wait_until 10 eval '[[ $(vsctl get interface $P0 error) != "[]" ]]' ||
+wait_until 10 eval '[[ -n $(iface_status $P0 afxdp-config-error 2>/dev/null) ]]' ||
     fail "bad xdp-mode not reported"
+check_ping_all
 step set interface "$P0" options:xdp-mode=best-effort
 port_wait_ready "$P0"
 check_ping_all

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Statistics and coverage counters.  The statistics column carries the
 # kernel's counters (with our socket drops folded into rx/tx_dropped) and,
-# per queue, every struct xdp_statistics field plus the chunk counts under
-# the glue's names (q<N>_<field>).  Then a port whose device is down (its
-# tx ring fills and stays full) makes sends fall short, which shows as
-# tx_dropped in the statistics and as afxdp_tx_dropped in coverage/show;
-# idle polls show as afxdp_rx_empty.
+# per queue, every struct xdp_statistics field, the drop reasons and the
+# chunk counts under the glue's names (q<N>_<field>).  Then a port whose
+# device is down (its tx ring fills and stays full) makes sends fall short,
+# which shows as tx_dropped in the statistics, as q0_tx_dropped_ring_full
+# (and no other reason) per queue, and as afxdp_tx_dropped and
+# afxdp_tx_dropped_ring_full in coverage/show; idle polls show as
+# afxdp_rx_empty.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -13,6 +15,7 @@ KERNEL_KEYS=(rx_packets tx_packets rx_bytes tx_bytes rx_dropped tx_dropped
     rx_errors tx_errors rx_frame_err rx_over_err rx_crc_err rx_missed_errors
     collisions rx_multicast_packets)
 QUEUE_KEYS=(rx_packets rx_bytes tx_packets tx_bytes tx_dropped
+    tx_dropped_no_chunk tx_dropped_ring_full tx_dropped_bad_len tx_kick_errors
     rx_dropped rx_invalid_descs tx_invalid_descs rx_ring_full
     rx_fill_ring_empty_descs tx_ring_empty_descs
     chunks_total chunks_free chunks_fill chunks_rx chunks_held chunks_tx
@@ -52,8 +55,11 @@ log "statistics: ${#KERNEL_KEYS[@]} device keys and ${#QUEUE_KEYS[@]} q0_ keys o
 counted() { [[ -n $(coverage_total "$1") ]]; }
 wait_until 5 counted afxdp_rx_empty ||
     fail "afxdp_rx_empty not in coverage/show"
-[[ -z $(coverage_total afxdp_tx_dropped) ]] ||
-    fail "afxdp_tx_dropped counted before any drop: $(coverage_total afxdp_tx_dropped)"
+for c in afxdp_tx_dropped afxdp_tx_dropped_no_chunk afxdp_tx_dropped_ring_full \
+    afxdp_tx_dropped_bad_len afxdp_tx_kick_errors; do
+    [[ -z $(coverage_total $c) ]] ||
+        fail "$c counted before any drop: $(coverage_total $c)"
+done
 
 # Everything from P0 goes to P1, whose device is down: the kernel does not
 # transmit (ENETDOWN), the tx ring fills after kRingSize frames and every
@@ -80,8 +86,30 @@ wait_until 15 dropped_grew ||
     fail "$P1: tx_dropped stayed at $tx_drop0 (statistics: $(vsctl get interface "$P1" statistics))"
 q_drop=$(iface_stat "$P1" q0_tx_dropped)
 ((q_drop > 0)) || fail "$P1: q0_tx_dropped is $q_drop"
+# The tx ring (2048) fills long before the UMEM (8192 chunks) runs out, and
+# the frames are ordinary: the one reason is a full ring.
+stats=$(vsctl get interface "$P1" statistics)
+reason() { grep -oE "q0_tx_dropped_$1=[0-9]+" <<<"$stats" | cut -d= -f2; }
+total=$(grep -oE '\bq0_tx_dropped=[0-9]+' <<<"$stats" | cut -d= -f2)
+ring_full=$(reason ring_full)
+no_chunk=$(reason no_chunk)
+bad_len=$(reason bad_len)
+((ring_full > 0 && no_chunk == 0 && bad_len == 0)) ||
+    fail "$P1: drop reasons ring_full=$ring_full no_chunk=$no_chunk bad_len=$bad_len"
+((ring_full + no_chunk + bad_len == total)) ||
+    fail "$P1: reasons add up to $((ring_full + no_chunk + bad_len)), q0_tx_dropped=$total"
+# The reasons reach coverage/show when the statistics are read (every 5 s).
+wait_until 15 counted afxdp_tx_dropped_ring_full || {
+    appctl coverage/show >&2
+    fail "afxdp_tx_dropped_ring_full not in coverage/show"
+}
+for c in afxdp_tx_dropped_no_chunk afxdp_tx_dropped_bad_len afxdp_tx_kick_errors; do
+    [[ -z $(coverage_total $c) ]] || fail "$c counted: $(coverage_total $c)"
+done
 log "afxdp_tx_dropped total $(coverage_total afxdp_tx_dropped)," \
-    "$P1 tx_dropped $(iface_stat "$P1" tx_dropped), q0_tx_dropped $q_drop"
+    "afxdp_tx_dropped_ring_full total $(coverage_total afxdp_tx_dropped_ring_full)," \
+    "$P1 tx_dropped $(iface_stat "$P1" tx_dropped), q0_tx_dropped $q_drop" \
+    "(ring_full $ring_full)"
 
 # Up again: the ring drains and traffic flows.
 swx ip link set "$P1" up

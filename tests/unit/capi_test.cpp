@@ -90,8 +90,9 @@ TEST_F(CApi, OpenTooManyQueuesIsEinvalWithOvsMessage)
 {
     // Loopback always exists and has one rx queue; the queue check comes
     // before anything that needs privileges.
-    uint32_t max = 0;
-    ASSERT_EQ(afxdp_device_max_queues("lo", &max), 0);
+    afxdp_device_queues queues = {};
+    ASSERT_EQ(afxdp_device_get_queues("lo", &queues), 0);
+    const uint32_t max = queues.current;
     ASSERT_GE(max, 1u);
 
     afxdp_port_config c = {};
@@ -115,11 +116,22 @@ TEST_F(CApi, OpenWithoutConfigIsEinval)
     EXPECT_EQ(errors(), 2);
 }
 
-TEST_F(CApi, MaxQueuesOfMissingDeviceIsEnodev)
+TEST_F(CApi, QueuesOfMissingDeviceIsEnodev)
 {
-    uint32_t n = 77;
-    EXPECT_EQ(afxdp_device_max_queues("afxdp-nodev0", &n), ENODEV);
-    EXPECT_EQ(n, 77u);
+    afxdp_device_queues q = {77, 78};
+    EXPECT_EQ(afxdp_device_get_queues("afxdp-nodev0", &q), ENODEV);
+    EXPECT_EQ(q.current, 77u);
+    EXPECT_EQ(q.max, 78u);
+}
+
+TEST_F(CApi, LoopbackHasOneCurrentQueueAndNoReportedMaximum)
+{
+    // lo implements no ethtool channels: the count comes from sysfs
+    // (queues/rx-0) and there is no maximum to report.
+    afxdp_device_queues q = {77, 78};
+    ASSERT_EQ(afxdp_device_get_queues("lo", &q), 0);
+    EXPECT_EQ(q.current, 1u);
+    EXPECT_EQ(q.max, 0u);
 }
 
 TEST_F(CApi, QueueStatsBadQidIsEinval)
