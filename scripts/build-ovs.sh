@@ -196,7 +196,10 @@ tool_src=$repo/tests/bpf/ovs_flow_keys.c
 if [[ ! -x $tool || $tool_src -nt $tool \
       || $obj/lib/.libs/libopenvswitch.a -nt $tool \
       || $repo/bpf/flow/flow_layout.h -nt $tool ]]; then
+    # OVS's own flags too: a sanitizer build's library needs them.
+    # shellcheck disable=SC2086 # flag lists
     (cd "$obj" && ./libtool --tag=CC --mode=link cc -g -O2 -Wall -Werror \
+         ${OVS_CFLAGS:-} ${OVS_LDFLAGS:-} \
          -I"$src/include" -I"$src/lib" -I"$obj" -I"$obj/include" \
          -I"$obj/lib" -I"$repo" -o tests/afxdp-ovs-flow-keys "$tool_src" \
          lib/libopenvswitch.la) > "$obj/ovs-flow-keys.out" 2>&1 \
