@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "netdev-afxdp/result.h"
+#include "common/result.h"
 
 namespace afxdp::netdev {
 

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "netdev-afxdp/afxdp.h"
-#include "netdev-afxdp/result.h"
+#include "common/result.h"
 #include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xsk_socket.h"
 #include "umem/umem_area.h"

@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include "netdev-afxdp/result.h"
+#include "common/result.h"
 
 namespace afxdp::netdev {
 

@@ -28,13 +28,13 @@ namespace afxdp::netdev {
 
 XskQueue::XskQueue(const XskRings &rings, umem::UmemArea *area, int fd,
                    bool use_need_wakeup, uint32_t tx_headroom,
-                   uint32_t max_frame_len) noexcept
+                   uint32_t max_frame_len, uint16_t owner_tag) noexcept
     : rings_(rings), area_(area), umem_base_(area->base()),
       chunk_mask_(~uint64_t(area->chunk_size() - 1)),
       chunk_shift_(area->chunk_shift()), chunk_size_(area->chunk_size()),
       tx_headroom_(tx_headroom),
       max_frame_len_(std::min(max_frame_len, area->chunk_size() - tx_headroom)),
-      fd_(fd), use_need_wakeup_(use_need_wakeup)
+      fd_(fd), use_need_wakeup_(use_need_wakeup), owner_tag_(owner_tag)
 {
 }
 
@@ -57,6 +57,7 @@ uint32_t XskQueue::refill() noexcept
         // Cannot fail: 'got' <= free space and we are the only producer.
         xsk_ring_prod__reserve(fill, got, &idx);
         for (uint32_t i = 0; i < got; i++) {
+            area_->states().set(uint32_t(addrs[i] >> chunk_shift_), owner_tag_);
             *xsk_ring_prod__fill_addr(fill, idx + i) = addrs[i];
         }
         xsk_ring_prod__submit(fill, got);
@@ -82,8 +83,10 @@ uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
             const struct xdp_desc *desc =
                 xsk_ring_cons__rx_desc(rings_.rx, idx + i);
             uint64_t base = desc->addr & chunk_mask_;
+            uint32_t chunk = uint32_t(base >> chunk_shift_);
             afxdp_rx_frame *f = &frames[i];
-            f->meta = slots.slot(uint32_t(base >> chunk_shift_));
+            area_->states().set(chunk, umem::ChunkStates::kHeld);
+            f->meta = slots.slot(chunk);
             f->chunk = umem_base_ + base;
             f->chunk_size = chunk_size_;
             f->headroom = uint32_t(desc->addr - base);
@@ -132,6 +135,8 @@ uint32_t XskQueue::complete() noexcept
         for (uint32_t i = 0; i < n; i++) {
             addrs[i] =
                 *xsk_ring_cons__comp_addr(rings_.comp, idx + i) & chunk_mask_;
+            area_->states().set(uint32_t(addrs[i] >> chunk_shift_),
+                                umem::ChunkStates::kFree);
         }
         xsk_ring_cons__release(rings_.comp, n);
         area_->pool().put_batch(addrs, n);
@@ -213,6 +218,8 @@ uint32_t XskQueue::tx_burst(const afxdp_tx_frame *frames, uint32_t n) noexcept
             } else if (j < k) {
                 uint64_t addr = addrs[j] + tx_headroom_;
                 memcpy(umem_base_ + addr, f->data, f->len);
+                area_->states().set(uint32_t(addrs[j] >> chunk_shift_),
+                                    owner_tag_);
                 struct xdp_desc *desc =
                     xsk_ring_prod__tx_desc(rings_.tx, idx + j);
                 desc->addr = addr;

@@ -71,9 +71,11 @@ public:
     // 'fd' < 0 means there is no kernel (tests): no wakeups are sent.
     // Frames are copied for tx at 'tx_headroom' into a chunk and may be at
     // most 'max_frame_len' long.
+    // 'owner_tag' (>= umem::ChunkStates::kFirstOwner) marks the chunks
+    // this queue lends to the kernel.
     XskQueue(const XskRings &rings, umem::UmemArea *area, int fd,
-             bool use_need_wakeup, uint32_t tx_headroom,
-             uint32_t max_frame_len) noexcept;
+             bool use_need_wakeup, uint32_t tx_headroom, uint32_t max_frame_len,
+             uint16_t owner_tag = umem::ChunkStates::kFirstOwner) noexcept;
     XskQueue(const XskQueue &) = delete;
     XskQueue &operator=(const XskQueue &) = delete;
 
@@ -142,6 +144,7 @@ private:
     const uint32_t max_frame_len_;
     const int fd_;
     const bool use_need_wakeup_;
+    const uint16_t owner_tag_;
 
     // rx thread.
     alignas(64) Counter rx_packets_;

@@ -34,7 +34,15 @@ constexpr auto kBindBusyWait = std::chrono::milliseconds(20);
 
 void XskSocket::UmemDeleter::operator()(struct xsk_umem *umem) const noexcept
 {
-    xsk_umem__delete(umem);
+    // libxdp refuses (EBUSY) while a socket still uses the UMEM and then
+    // frees nothing: the registration and its fill and completion rings
+    // stay until the process exits.  Member order makes that impossible;
+    // say so if it ever happens.
+    int rc = xsk_umem__delete(umem);
+    if (rc) {
+        log(AFXDP_LOG_ERR, "cannot delete the UMEM registration: %s",
+            strerror(-rc));
+    }
 }
 
 void XskSocket::SocketDeleter::operator()(struct xsk_socket *xsk) const noexcept

@@ -27,7 +27,7 @@
 #include <optional>
 #include <string>
 
-#include "netdev-afxdp/result.h"
+#include "common/result.h"
 #include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xsk_queue.h"
 #include "umem/umem_area.h"

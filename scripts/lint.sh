@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks of our C++: clang-format (.clang-format), clang-tidy
-# (.clang-tidy) and cppcheck, over umem/, netdev-afxdp/, tests/unit/,
+# (.clang-tidy) and cppcheck, over common/, umem/, netdev-afxdp/, tests/unit/,
 # tests/bpf/ and perf/*.cpp|*.h.  Any finding fails the run.
 #
 # Usage: scripts/lint.sh [FILE...]   (default: every file of those folders)
@@ -36,7 +36,8 @@ shopt -s nullglob
 if [[ $# -gt 0 ]]; then
     files=("$@")
 else
-    files=(umem/*.cpp umem/*.h
+    files=(common/*.h
+           umem/*.cpp umem/*.h
            netdev-afxdp/*.cpp netdev-afxdp/*.h
            tests/unit/*.cpp tests/unit/*.h
            tests/bpf/*.cpp tests/bpf/*.h

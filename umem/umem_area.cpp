@@ -18,9 +18,12 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cinttypes>
 #include <cstring>
 #include <new>
 #include <string>
+
+#include "umem/report.h"
 
 namespace afxdp::umem {
 
@@ -47,7 +50,7 @@ UmemArea::UmemArea(const UmemConfig &config)
     : n_chunks_(config.n_chunks), chunk_size_(config.chunk_size),
       chunk_shift_(log2_of(config.chunk_size)),
       size_(uint64_t(config.n_chunks) * config.chunk_size),
-      pool_(config.n_chunks, config.chunk_size),
+      pool_(config.n_chunks, config.chunk_size), states_(config.n_chunks),
       slots_(this, config.n_chunks, config.meta_size, config.numa_node)
 {
     live_areas.fetch_add(1, std::memory_order_relaxed);
@@ -137,34 +140,50 @@ uint64_t UmemArea::live_count() noexcept
     return live_areas.load(std::memory_order_relaxed);
 }
 
-void UmemArea::release_run(const uint64_t *addrs, uint32_t n) noexcept
+void UmemArea::refuse_release(uint32_t chunk, uint32_t n) noexcept
 {
-    pool_.put_batch(addrs, n);
-    drop_refs(n);  // May delete this.
+    uint64_t before = release_errors_.fetch_add(n, std::memory_order_relaxed);
+    if (should_report(before, before + n)) {
+        report_error("UMEM of %u chunks: refused to release %u chunk(s) "
+                     "not held by the caller (chunk %u is %s); %" PRIu64
+                     " refused so far",
+                     n_chunks_, n, chunk,
+                     states_.get(chunk) == ChunkStates::kFree ? "free" : "lent",
+                     before + n);
+    }
+}
+
+void UmemArea::release_run(const uint32_t *chunks, uint32_t n) noexcept
+{
+    uint64_t addrs[kReleaseBatch];
+    uint32_t n_ok = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (states_.release(chunks[i])) [[likely]] {
+            addrs[n_ok++] = uint64_t(chunks[i]) << chunk_shift_;
+        } else {
+            refuse_release(chunks[i], 1);
+        }
+    }
+    pool_.put_batch(addrs, n_ok);
+    drop_refs(n_ok);  // May delete this.
 }
 
 void UmemArea::release_batch(void *const *metas, uint32_t n) noexcept
 {
-    uint64_t addrs[kReleaseBatch];
-    UmemArea *area = nullptr;
-    uint32_t n_addrs = 0;
-
-    for (uint32_t i = 0; i < n; i++) {
-        const SlotHeader *h = MetadataSlots::from_caller(metas[i]);
-        if (h->owner != area || n_addrs == kReleaseBatch) {
-            if (n_addrs) {
-                area->release_run(addrs, n_addrs);
+    // Runs of consecutive frames from one area, at most kReleaseBatch long.
+    uint32_t i = 0;
+    while (i < n) {
+        UmemArea *area = MetadataSlots::from_caller(metas[i])->owner;
+        uint32_t chunks[kReleaseBatch];
+        uint32_t n_chunks = 0;
+        for (; i < n && n_chunks < kReleaseBatch; i++) {
+            const SlotHeader *h = MetadataSlots::from_caller(metas[i]);
+            if (h->owner != area) {
+                break;
             }
-            area = h->owner;
-            n_addrs = 0;
+            chunks[n_chunks++] = h->chunk;
         }
-        // 'area' is h->owner here, set for every slot by create(): the
-        // analyzer assumes it may be null from the first comparison.
-        // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
-        addrs[n_addrs++] = uint64_t(h->chunk) << area->chunk_shift_;
-    }
-    if (n_addrs) {
-        area->release_run(addrs, n_addrs);
+        area->release_run(chunks, n_chunks);
     }
 }
 

@@ -18,6 +18,11 @@
  * Several owners may share one area (share()), which is what several
  * sockets bound with XDP_SHARED_UMEM will need: the area belongs to nobody
  * in particular and lives as long as any of them or any frame does.
+ *
+ * Every chunk has a state (ChunkStates): the release path refuses a chunk
+ * that is not held, in every build, counts it (release_errors()) and
+ * reports it, so a double release costs a log line instead of a corrupted
+ * pool and a reference count that drops to zero under a live port.
  */
 #ifndef AFXDP_UMEM_UMEM_AREA_H
 #define AFXDP_UMEM_UMEM_AREA_H
@@ -26,8 +31,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "netdev-afxdp/result.h"
+#include "common/result.h"
 #include "umem/chunk_pool.h"
+#include "umem/chunk_states.h"
 #include "umem/metadata_slots.h"
 
 namespace afxdp::umem {
@@ -69,6 +75,9 @@ public:
     uint32_t chunk_size() const noexcept { return chunk_size_; }
     uint32_t chunk_shift() const noexcept { return chunk_shift_; }
     ChunkPool &pool() noexcept { return pool_; }
+    const ChunkPool &pool() const noexcept { return pool_; }
+    ChunkStates &states() noexcept { return states_; }
+    const ChunkStates &states() const noexcept { return states_; }
     const MetadataSlots &slots() const noexcept { return slots_; }
 
     // 'n' chunks were handed to the caller (one reference each).
@@ -79,13 +88,20 @@ public:
 
     // Gives back chunks held by the caller, named by their metadata slot's
     // caller pointer.  The batch may mix areas.  Any thread; may delete an
-    // area that was retired.
+    // area that was retired.  A chunk that is not held is refused, counted
+    // and reported (release_errors()).
     static void release(void *meta) noexcept { release_batch(&meta, 1); }
     static void release_batch(void *const *metas, uint32_t n) noexcept;
 
     // ---- Statistics ---------------------------------------------------
     // Chunks held by the caller (exact when no release/rx is in flight).
     uint32_t chunks_held() const noexcept;
+
+    // Releases refused because the chunk was not held.
+    uint64_t release_errors() const noexcept
+    {
+        return release_errors_.load(std::memory_order_relaxed);
+    }
 
     // Areas alive in this process (for tests and leak checks).
     static uint64_t live_count() noexcept;
@@ -95,7 +111,8 @@ private:
     ~UmemArea();
 
     void drop_refs(uint64_t n) noexcept;
-    void release_run(const uint64_t *addrs, uint32_t n) noexcept;
+    void release_run(const uint32_t *chunks, uint32_t n) noexcept;
+    void refuse_release(uint32_t chunk, uint32_t n) noexcept;
 
     const uint32_t n_chunks_;
     const uint32_t chunk_size_;
@@ -103,9 +120,11 @@ private:
     const uint64_t size_;
     char *base_ = nullptr;  // mmap()ed; unmapped by ~UmemArea.
     ChunkPool pool_;
+    ChunkStates states_;
     MetadataSlots slots_;
     std::atomic<uint64_t> refs_{1};  // Owners + held chunks.
     std::atomic<uint32_t> owners_{1};
+    std::atomic<uint64_t> release_errors_{0};  // Error path only.
 };
 
 }  // namespace afxdp::umem

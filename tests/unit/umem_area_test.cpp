@@ -32,7 +32,9 @@ std::vector<void *> take(UmemArea *area, uint32_t n)
     area->hold(got);
     std::vector<void *> metas;
     for (uint32_t i = 0; i < got; i++) {
-        metas.push_back(area->slots().slot(uint32_t(addrs[i] / 4096)));
+        uint32_t chunk = uint32_t(addrs[i] / 4096);
+        area->states().set(chunk, ChunkStates::kHeld);
+        metas.push_back(area->slots().slot(chunk));
     }
     return metas;
 }
