@@ -44,12 +44,23 @@ uint32_t XskQueue::refill() noexcept
 {
     struct xsk_ring_prod *fill = rings_.fill;
     uint32_t space = xsk_prod_nb_free(fill, fill->size);
-    uint32_t added = 0;
+    if (!space) {
+        return 0;
+    }
 
+    // Straight from this thread's cache onto the ring, each chunk marked
+    // as lent to this queue on the way.
+    umem::ChunkCache *cache = area_->cache();
+    std::atomic<uint16_t> *const states = area_->states().words();
+    uint64_t *const ring = static_cast<uint64_t *>(fill->ring);
+    const uint32_t mask = fill->mask;
+    const uint32_t shift = chunk_shift_;
+    const uint16_t tag = owner_tag_;
+    uint32_t added = 0;
     while (space) {
-        uint64_t addrs[kBatch];
-        uint32_t want = std::min(space, kBatch);
-        uint32_t got = area_->pool().get_batch(addrs, want);
+        const uint64_t *chunks;
+        uint32_t got =
+            cache->take(std::min(space, umem::ChunkCache::kSlab), &chunks);
         if (!got) {
             break;
         }
@@ -57,15 +68,13 @@ uint32_t XskQueue::refill() noexcept
         // Cannot fail: 'got' <= free space and we are the only producer.
         xsk_ring_prod__reserve(fill, got, &idx);
         for (uint32_t i = 0; i < got; i++) {
-            area_->states().set(uint32_t(addrs[i] >> chunk_shift_), owner_tag_);
-            *xsk_ring_prod__fill_addr(fill, idx + i) = addrs[i];
+            uint64_t addr = chunks[got - 1 - i];
+            umem::ChunkStates::set(states, uint32_t(addr >> shift), tag);
+            ring[(idx + i) & mask] = addr;
         }
         xsk_ring_prod__submit(fill, got);
         added += got;
         space -= got;
-        if (got < want) {
-            break;
-        }
     }
     fill_outstanding_.add(added);
     return added;
@@ -78,23 +87,34 @@ uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
     uint64_t bytes = 0;
 
     if (n) {
-        const umem::MetadataSlots &slots = area_->slots();
+        // Everything the loop needs in locals: the stores through 'frames'
+        // and the state words could otherwise alias them.
+        const struct xdp_desc *const ring =
+            static_cast<const struct xdp_desc *>(rings_.rx->ring);
+        const uint32_t mask = rings_.rx->mask;
+        std::atomic<uint16_t> *const states = area_->states().words();
+        char *const slot0 = area_->slots().first();
+        const size_t stride = area_->slots().stride();
+        char *const umem = umem_base_;
+        const uint64_t chunk_mask = chunk_mask_;
+        const uint32_t shift = chunk_shift_;
+        const uint32_t chunk_size = chunk_size_;
         for (uint32_t i = 0; i < n; i++) {
-            const struct xdp_desc *desc =
-                xsk_ring_cons__rx_desc(rings_.rx, idx + i);
-            uint64_t base = desc->addr & chunk_mask_;
-            uint32_t chunk = uint32_t(base >> chunk_shift_);
+            const struct xdp_desc *desc = &ring[(idx + i) & mask];
+            uint64_t addr = desc->addr;
+            uint64_t base = addr & chunk_mask;
+            uint32_t chunk = uint32_t(base >> shift);
+            umem::ChunkStates::set(states, chunk, umem::ChunkStates::kHeld);
             afxdp_rx_frame *f = &frames[i];
-            area_->states().set(chunk, umem::ChunkStates::kHeld);
-            f->meta = slots.slot(chunk);
-            f->chunk = umem_base_ + base;
-            f->chunk_size = chunk_size_;
-            f->headroom = uint32_t(desc->addr - base);
+            f->meta = slot0 + chunk * stride;
+            f->chunk = umem + base;
+            f->chunk_size = chunk_size;
+            f->headroom = uint32_t(addr - base);
             f->len = desc->len;
             bytes += desc->len;
         }
-        // Take the references before the caller can release the frames.
-        area_->hold(n);
+        // Count them held before the caller can release them.
+        area_->cache()->add_held(n);
         xsk_ring_cons__release(rings_.rx, n);
         fill_outstanding_.sub(n);
         rx_packets_.add(n);
@@ -125,21 +145,25 @@ uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
 uint32_t XskQueue::complete() noexcept
 {
     uint32_t done = 0;
+    umem::ChunkCache *cache = area_->cache();
+    umem::ChunkStates &states = area_->states();
     for (;;) {
         uint32_t idx = 0;
-        uint32_t n = xsk_ring_cons__peek(rings_.comp, kBatch, &idx);
+        uint32_t n =
+            xsk_ring_cons__peek(rings_.comp, umem::ChunkCache::kSlab, &idx);
         if (!n) {
             break;
         }
-        uint64_t addrs[kBatch];
+        uint64_t *top = cache->reserve(n);
         for (uint32_t i = 0; i < n; i++) {
-            addrs[i] =
+            uint64_t addr =
                 *xsk_ring_cons__comp_addr(rings_.comp, idx + i) & chunk_mask_;
-            area_->states().set(uint32_t(addrs[i] >> chunk_shift_),
-                                umem::ChunkStates::kFree);
+            states.set(uint32_t(addr >> chunk_shift_),
+                       umem::ChunkStates::kFree);
+            *top++ = addr;
         }
+        cache->commit(top);
         xsk_ring_cons__release(rings_.comp, n);
-        area_->pool().put_batch(addrs, n);
         done += n;
     }
     tx_outstanding_.sub(done);
@@ -183,6 +207,7 @@ uint32_t XskQueue::tx_burst(const afxdp_tx_frame *frames, uint32_t n) noexcept
 {
     complete();
 
+    umem::ChunkCache *cache = area_->cache();
     uint32_t sent = 0;
     uint64_t bytes = 0;
     uint64_t bad_len = 0, no_chunk = 0, ring_full = 0;
@@ -197,11 +222,11 @@ uint32_t XskQueue::tx_burst(const afxdp_tx_frame *frames, uint32_t n) noexcept
         }
 
         uint64_t addrs[kBatch];
-        uint32_t got = area_->pool().get_batch(addrs, valid);
+        uint32_t got = cache->get(addrs, valid);
         uint32_t space = xsk_prod_nb_free(rings_.tx, got);
         uint32_t k = std::min(got, space);
         if (k < got) {
-            area_->pool().put_batch(addrs + k, got - k);
+            cache->put(addrs + k, got - k);
         }
         uint32_t idx = 0;
         if (k) {
@@ -311,7 +336,7 @@ XskQueueStats XskQueue::stats() const noexcept
     s.tx_kick_errors = tx_kick_errors_.get();
 
     s.chunks_total = area_->n_chunks();
-    s.chunks_free = area_->pool().free_count();
+    s.chunks_free = area_->chunks_free();
     s.chunks_held = area_->chunks_held();
     s.chunks_rx = ring_entries(rings_.rx->producer, rings_.rx->consumer);
     s.chunks_fill = clamp_sub(fill_outstanding_.get(), s.chunks_rx);

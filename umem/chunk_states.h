@@ -62,6 +62,17 @@ public:
         states_[chunk].store(state, std::memory_order_relaxed);
     }
 
+    // The words themselves, for loops that keep the array's address in a
+    // register (stores through other pointers would make the compiler
+    // reload it from this object on every iteration).
+    std::atomic<uint16_t> *words() noexcept { return states_.get(); }
+
+    static void set(std::atomic<uint16_t> *words, uint32_t chunk,
+                    uint16_t state) noexcept
+    {
+        words[chunk].store(state, std::memory_order_relaxed);
+    }
+
     // Held -> free.  False, and nothing changed, when 'chunk' was not held.
     bool release(uint32_t chunk) noexcept
     {

@@ -68,6 +68,9 @@ public:
                                               kHeaderSize);
     }
 
+    // Slot 0's caller pointer: slot(i) == first() + i * stride(), for
+    // loops that keep both in registers.
+    char *first() const noexcept { return base_.get() + kHeaderSize; }
     size_t stride() const noexcept { return stride_; }
     uint32_t n_slots() const noexcept { return n_slots_; }
 

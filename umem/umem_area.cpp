@@ -7,10 +7,11 @@
  * it is populated, so the pages are born on the right node instead of being
  * migrated.
  *
- * Reference counting: increments are relaxed (the caller already has a
- * reference that keeps the area alive); the decrement that may free uses
- * acq_rel so that every use of the area by other threads happens before the
- * delete.
+ * Lifetime: owners, attached caches and the held count of detached caches
+ * change under mutex_, and the change that leaves all three at zero claims
+ * the deletion (claim_deletion_locked) and deletes after unlocking.  The
+ * mutex orders every earlier use of the area by other threads (they all
+ * went through attach/detach or a locked release) before the delete.
  */
 #include "umem/umem_area.h"
 
@@ -32,7 +33,6 @@ namespace {
 std::atomic<uint64_t> live_areas{0};
 
 constexpr uint32_t kMinChunkSize = 2048;  // XDP_UMEM_MIN_CHUNK_SIZE.
-constexpr uint32_t kReleaseBatch = 32;
 
 uint32_t log2_of(uint32_t x) noexcept
 {
@@ -111,28 +111,116 @@ Result<AreaRef> UmemArea::create(const UmemConfig &config)
 
 AreaRef UmemArea::share() noexcept
 {
-    owners_.fetch_add(1, std::memory_order_relaxed);
-    refs_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> guard(mutex_);
+    owners_++;
     return AreaRef(this);
 }
 
 void UmemArea::retire() noexcept
 {
-    owners_.fetch_sub(1, std::memory_order_relaxed);
-    drop_refs(1);
+    bool now_retired;
+    bool delete_now;
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        now_retired = --owners_ == 0;
+        if (now_retired) {
+            retired_.store(true, std::memory_order_release);
+            // This thread's own cache can go now; other threads' at their
+            // next call.  Here, under the lock: once it is released,
+            // another thread may delete the area.
+            if (ChunkCache *own = ThreadCaches::take_own(this)) {
+                detach_locked(own);
+            }
+        }
+        delete_now = claim_deletion_locked();
+    }
+    if (now_retired) {
+        // Every thread flushes its caches and detaches those of retired
+        // areas at its next call; the last to go deletes this one.
+        ThreadCaches::request_flush();
+    }
+    if (delete_now) {
+        delete this;
+    }
 }
 
-void UmemArea::drop_refs(uint64_t n) noexcept
+bool UmemArea::claim_deletion_locked() noexcept
 {
-    if (refs_.fetch_sub(n, std::memory_order_acq_rel) == n) {
+    if (dying_ || owners_ || caches_ || detached_held_ > 0) {
+        return false;
+    }
+    dying_ = true;
+    return true;
+}
+
+bool UmemArea::attach_cache(ChunkCache *cache) noexcept
+{
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (owners_ == 0) {
+        return false;
+    }
+    cache->bind(this);
+    cache->next_ = caches_;
+    caches_ = cache;
+    return true;
+}
+
+void UmemArea::detach_locked(ChunkCache *cache) noexcept
+{
+    cache->flush();
+    detached_held_ += cache->take_held();
+    for (ChunkCache **p = &caches_; *p; p = &(*p)->next_) {
+        if (*p == cache) {
+            *p = cache->next_;
+            break;
+        }
+    }
+    cache->next_ = nullptr;
+    cache->bind(nullptr);
+}
+
+void UmemArea::detach_cache(ChunkCache *cache) noexcept
+{
+    bool delete_now;
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        detach_locked(cache);
+        delete_now = claim_deletion_locked();
+    }
+    if (delete_now) {
         delete this;
+    }
+}
+
+void UmemArea::hold(uint32_t n) noexcept
+{
+    ChunkCache *c = cache();
+    if (c) {
+        c->add_held(n);
+    } else {
+        std::lock_guard<std::mutex> guard(mutex_);
+        detached_held_ += n;
     }
 }
 
 uint32_t UmemArea::chunks_held() const noexcept
 {
-    return uint32_t(refs_.load(std::memory_order_relaxed) -
-                    owners_.load(std::memory_order_relaxed));
+    std::lock_guard<std::mutex> guard(mutex_);
+    int64_t held = detached_held_;
+    for (const ChunkCache *c = caches_; c; c = c->next_) {
+        held += c->held();
+    }
+    return held > 0 ? uint32_t(held) : 0;
+}
+
+uint32_t UmemArea::chunks_cached() const noexcept
+{
+    std::lock_guard<std::mutex> guard(mutex_);
+    uint32_t n = 0;
+    for (const ChunkCache *c = caches_; c; c = c->next_) {
+        n += c->count();
+    }
+    return n;
 }
 
 uint64_t UmemArea::live_count() noexcept
@@ -153,37 +241,89 @@ void UmemArea::refuse_release(uint32_t chunk, uint32_t n) noexcept
     }
 }
 
-void UmemArea::release_run(const uint32_t *chunks, uint32_t n) noexcept
+uint32_t UmemArea::release_run(void *const *metas, uint32_t i,
+                               uint32_t n) noexcept
 {
-    uint64_t addrs[kReleaseBatch];
-    uint32_t n_ok = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (states_.release(chunks[i])) [[likely]] {
-            addrs[n_ok++] = uint64_t(chunks[i]) << chunk_shift_;
+    ChunkCache *c = cache();
+    if (!c) [[unlikely]] {
+        return release_uncached(metas, i, n);  // May delete this.
+    }
+    // Straight into the cache: one state check and one store per frame.
+    uint32_t end = n - i < ChunkCache::kSlab ? n : i + ChunkCache::kSlab;
+    uint64_t *const start = c->reserve(end - i);
+    uint64_t *top = start;
+    std::atomic<uint16_t> *const states = states_.words();
+    const uint32_t shift = chunk_shift_;
+    for (; i < end; i++) {
+        const SlotHeader *h = MetadataSlots::from_caller(metas[i]);
+        if (h->owner != this) {
+            break;
+        }
+        uint32_t chunk = h->chunk;
+        if (states[chunk].load(std::memory_order_relaxed) == ChunkStates::kHeld)
+            [[likely]] {
+            ChunkStates::set(states, chunk, ChunkStates::kFree);
+            *top++ = uint64_t(chunk) << shift;
         } else {
-            refuse_release(chunks[i], 1);
+            refuse_release(chunk, 1);
         }
     }
-    pool_.put_batch(addrs, n_ok);
-    drop_refs(n_ok);  // May delete this.
+    c->commit(top);
+    c->add_held(-(top - start));
+    return i;
+}
+
+uint32_t UmemArea::release_uncached(void *const *metas, uint32_t i,
+                                    uint32_t n) noexcept
+{
+    bool delete_now;
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        for (; i < n; i++) {
+            const SlotHeader *h = MetadataSlots::from_caller(metas[i]);
+            if (h->owner != this) {
+                break;
+            }
+            if (states_.release(h->chunk)) {
+                pool_.put(uint64_t(h->chunk) << chunk_shift_);
+                detached_held_--;
+            } else {
+                refuse_release(h->chunk, 1);
+            }
+        }
+        delete_now = claim_deletion_locked();
+    }
+    if (delete_now) {
+        delete this;
+    }
+    return i;
+}
+
+void UmemArea::release(void *meta) noexcept
+{
+    // OVS frees dropped packets one by one, so this is the common case of
+    // release: no loop and no scratch array, just the cache's top.
+    const SlotHeader *h = MetadataSlots::from_caller(meta);
+    UmemArea *area = h->owner;
+    uint32_t chunk = h->chunk;
+    ChunkCache *c = area->cache();
+    if (c && area->states_.release(chunk)) [[likely]] {
+        uint64_t *top = c->reserve(1);
+        *top = uint64_t(chunk) << area->chunk_shift_;
+        c->commit(top + 1);
+        c->add_held(-1);
+        return;
+    }
+    release_batch(&meta, 1);  // A retired area, or a chunk to refuse.
 }
 
 void UmemArea::release_batch(void *const *metas, uint32_t n) noexcept
 {
-    // Runs of consecutive frames from one area, at most kReleaseBatch long.
+    // Runs of consecutive frames from one area.
     uint32_t i = 0;
     while (i < n) {
         UmemArea *area = MetadataSlots::from_caller(metas[i])->owner;
-        uint32_t chunks[kReleaseBatch];
-        uint32_t n_chunks = 0;
-        for (; i < n && n_chunks < kReleaseBatch; i++) {
-            const SlotHeader *h = MetadataSlots::from_caller(metas[i]);
-            if (h->owner != area) {
-                break;
-            }
-            chunks[n_chunks++] = h->chunk;
-        }
-        area->release_run(chunks, n_chunks);
+        i = area->release_run(metas, i, n);
     }
 }
 

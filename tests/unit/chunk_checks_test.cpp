@@ -93,17 +93,17 @@ TEST_F(ChunkChecks, DoubleReleaseIsCountedAndReportedNotCorrupting)
     uint64_t live = UmemArea::live_count();
     AreaRef area = make_area();
     void *meta = take_held(area.get());
-    EXPECT_EQ(area->pool().free_count(), 15u);
+    EXPECT_EQ(area->chunks_free(), 15u);
 
     UmemArea::release(meta);
-    EXPECT_EQ(area->pool().free_count(), 16u);
+    EXPECT_EQ(area->chunks_free(), 16u);
     EXPECT_EQ(area->release_errors(), 0u);
     EXPECT_TRUE(reports.empty());
 
     // The second release changes nothing but the error count.
     UmemArea::release(meta);
     UmemArea::release_batch(&meta, 1);
-    EXPECT_EQ(area->pool().free_count(), 16u);
+    EXPECT_EQ(area->chunks_free(), 16u);
     EXPECT_EQ(area->pool().overflows(), 0u);
     EXPECT_EQ(area->release_errors(), 2u);
     EXPECT_EQ(area->chunks_held(), 0u);
@@ -127,7 +127,7 @@ TEST_F(ChunkChecks, ReleaseOfALentChunkIsRefused)
     void *meta = area->slots().slot(chunk);
     UmemArea::release(meta);
     EXPECT_EQ(area->release_errors(), 1u);
-    EXPECT_EQ(area->pool().free_count(), 15u);
+    EXPECT_EQ(area->chunks_free(), 15u);
     EXPECT_EQ(area->states().get(chunk), ChunkStates::kFirstOwner);
     ASSERT_EQ(reports.size(), 1u);
     EXPECT_NE(reports[0].find("lent"), std::string::npos) << reports[0];
