@@ -1,11 +1,10 @@
 /*
  * UmemArea implementation.
  *
- * The chunk memory is one anonymous private mapping, populated up front so
- * the first packets do not page-fault (the kernel pins it anyway when the
- * UMEM is registered).  With a NUMA node requested it is bound there before
- * it is populated, so the pages are born on the right node instead of being
- * migrated.
+ * The chunk memory is one PageMapping: huge pages when the system has
+ * them, bound to the requested NUMA node before it is populated, and
+ * populated up front so the first packets do not page-fault (the kernel
+ * pins it anyway when the UMEM is registered).
  *
  * Lifetime: owners, attached caches and the held count of detached caches
  * change under mutex_, and the change that leaves all three at zero claims
@@ -14,9 +13,6 @@
  * went through attach/detach or a locked release) before the delete.
  */
 #include "umem/umem_area.h"
-
-#include <numa.h>
-#include <sys/mman.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -58,9 +54,6 @@ UmemArea::UmemArea(const UmemConfig &config)
 
 UmemArea::~UmemArea()
 {
-    if (base_) {
-        munmap(base_, size_);
-    }
     live_areas.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -89,23 +82,13 @@ Result<AreaRef> UmemArea::create(const UmemConfig &config)
                                  " metadata slots"};
     }
 
-    bool bind = config.numa_node >= 0 && numa_available() >= 0;
-    int flags = MAP_PRIVATE | MAP_ANONYMOUS | (bind ? 0 : MAP_POPULATE);
-    void *mem =
-        mmap(nullptr, area->size_, PROT_READ | PROT_WRITE, flags, -1, 0);
-    if (mem == MAP_FAILED) {
-        int err = errno;
-        return Error{err, "umem: mmap of " + std::to_string(area->size_) +
-                              " bytes failed: " + std::strerror(err)};
+    auto mem =
+        PageMapping::create(area->size_, config.numa_node, config.huge_pages);
+    if (!mem) {
+        return Error{mem.error().code, "umem: " + mem.error().message};
     }
-    area->base_ = static_cast<char *>(mem);
-    if (bind) {
-        numa_tonode_memory(mem, area->size_, config.numa_node);
-        // Fault the pages in now, on the bound node.
-        if (madvise(mem, area->size_, MADV_POPULATE_WRITE) != 0) {
-            std::memset(mem, 0, area->size_);
-        }
-    }
+    area->memory_ = std::move(mem).value();
+    area->base_ = area->memory_.data();
     return area;
 }
 

@@ -51,6 +51,7 @@
 #include "umem/chunk_pool.h"
 #include "umem/chunk_states.h"
 #include "umem/metadata_slots.h"
+#include "umem/page_mapping.h"
 #include "umem/thread_caches.h"
 
 namespace afxdp::umem {
@@ -60,6 +61,7 @@ struct UmemConfig {
     uint32_t chunk_size = 0;  // Power of two, >= 2048 (AF_XDP minimum).
     uint32_t meta_size = 0;   // Caller bytes per chunk (may be 0).
     int numa_node = -1;       // -1: no preference.
+    bool huge_pages = true;   // Try huge pages (see PageMapping).
 };
 
 class UmemArea;
@@ -102,6 +104,9 @@ public:
     ChunkStates &states() noexcept { return states_; }
     const ChunkStates &states() const noexcept { return states_; }
     const MetadataSlots &slots() const noexcept { return slots_; }
+
+    // What the chunks and the slots are mapped on (for status).
+    const PageMapping &memory() const noexcept { return memory_; }
 
     // This thread's cache of the area; nullptr once it is retired.
     ChunkCache *cache() noexcept { return ThreadCaches::of(this); }
@@ -164,10 +169,11 @@ private:
     const uint32_t chunk_size_;
     const uint32_t chunk_shift_;
     const uint64_t size_;
-    char *base_ = nullptr;  // mmap()ed; unmapped by ~UmemArea.
+    char *base_ = nullptr;  // memory_.data().
     ChunkPool pool_;
     ChunkStates states_;
     MetadataSlots slots_;
+    PageMapping memory_;  // The chunks; unmapped by ~UmemArea.
 
     // Lifetime: control path and once per thread.
     alignas(64) mutable std::mutex mutex_;
