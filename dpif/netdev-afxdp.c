@@ -17,12 +17,20 @@
  *    packet aborts), which is why the core leaves afxdp_frame_headroom()
  *    bytes in front of each frame for pushed headers.
  *
+ *  - Nor between our ports on send: send hands every DPBUF_AFXDP packet to
+ *    the core with its slot ('meta'), and the core puts it on the tx ring
+ *    by address when its chunk is in the output port's UMEM (all ports of
+ *    a NUMA node share one), or copies and releases it otherwise.  Either
+ *    way the core owns such packets from then on; send frees only the
+ *    others (taps, system ports, OVS's own copies).
+ *
  *  - Configuration follows the netdev provider contract: set_config only
  *    validates and records a request, and reconfigure applies it (dpif-netdev
  *    calls it with no thread polling or sending on the device).  Options:
  *    n_rxq (default 1, at most the device's queues), xdp-mode (best-effort,
- *    native-with-zerocopy, native, generic) and use-need-wakeup (default
- *    true).  An impossible request is refused in set_config, so the bridge
+ *    native-with-zerocopy, native, generic), use-need-wakeup (default
+ *    true), shared-umem (default true) and busy-poll-budget/-usecs
+ *    (default off).  An impossible request is refused in set_config, so the bridge
  *    reports it once on the Interface; a reconfigure that fails anyway (the
  *    driver refuses the mode, no memory) leaves the device without sockets
  *    but present in the datapath: returning an error there would make
@@ -33,7 +41,10 @@
  *  - Locking: the state below is protected by netdev_linux's 'mutex', taken
  *    on the control path only.  The datapath functions read 'port' without
  *    it: dpif-netdev does not poll or send on a port while it reconfigures
- *    it, and the core serialises concurrent senders on one queue itself.
+ *    it, and the core serialises concurrent senders on one queue itself,
+ *    given whether the caller is a PMD thread (afxdp_txq_sharing()): the
+ *    main thread gets a tx ring of its own, so that it never holds a lock
+ *    a PMD thread spins on.
  *
  *  - afxdp-nonpmd ports are polled by the main thread, which sleeps in
  *    poll() between iterations: netdev-linux's rxq_wait() waits on the
@@ -74,16 +85,26 @@ static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 COVERAGE_DEFINE(afxdp_rx_empty);
 COVERAGE_DEFINE(afxdp_tx_dropped);
 
+/* Busy polling is off unless 'busy-poll-budget' is set; its time slice
+ * ('busy-poll-usecs') then defaults to what the kernel's xdpsock uses. */
+#define AFXDP_BUSY_POLL_USECS_DEFAULT 20
+
 /* Per-device state, owned through netdev_linux's 'afxdp' member. */
 struct netdev_afxdp {
     /* Requested by set_config(). */
     int requested_n_rxq;
     enum afxdp_xdp_mode requested_xdp_mode;
     bool requested_need_wakeup;
+    bool requested_shared_umem;
+    uint32_t requested_busy_poll_budget;
+    uint32_t requested_busy_poll_usecs;
 
     /* Applied by the last reconfigure(). */
     enum afxdp_xdp_mode xdp_mode;       /* As configured (may be best-effort).*/
     bool use_need_wakeup;
+    bool shared_umem;
+    uint32_t busy_poll_budget;
+    uint32_t busy_poll_usecs;
 
     /* NULL before the first reconfigure() and after a failed one. */
     struct afxdp_port *port;
@@ -146,6 +167,24 @@ netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
     return 0;
 }
 
+/* Whether the calling thread is a PMD thread: asked once per thread. */
+DEFINE_STATIC_PER_THREAD_DATA(int, afxdp_is_pmd, -1);
+
+static enum afxdp_txq_sharing
+afxdp_txq_sharing(bool concurrent_txq)
+{
+    int *is_pmd;
+
+    if (!concurrent_txq) {
+        return AFXDP_TXQ_EXCLUSIVE;
+    }
+    is_pmd = afxdp_is_pmd_get();
+    if (*is_pmd < 0) {
+        *is_pmd = thread_is_pmd();
+    }
+    return *is_pmd ? AFXDP_TXQ_SHARED : AFXDP_TXQ_SHARED_NONPMD;
+}
+
 int
 netdev_afxdp_batch_send(struct netdev *netdev, int qid,
                         struct dp_packet_batch *batch, bool concurrent_txq)
@@ -154,27 +193,29 @@ netdev_afxdp_batch_send(struct netdev *netdev, int qid,
     struct afxdp_tx_frame frames[NETDEV_MAX_BURST];
     void *metas[NETDEV_MAX_BURST];
     uint32_t n = dp_packet_batch_size(batch);
-    uint32_t n_metas = 0, sent = 0;
+    uint32_t n_metas = 0, sent = 0, i = 0;
     struct dp_packet *packet;
 
-    /* dpif-netdev has already applied the batch's cut lengths. */
+    /* dpif-netdev has already applied the batch's cut lengths.  Packets
+     * received from our ports carry their metadata slot ('meta'): the core
+     * takes them over and sends them without a copy when they can. */
+    DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
+        frames[i].data = dp_packet_data(packet);
+        frames[i].len = dp_packet_size(packet);
+        frames[i].meta = packet->source == DPBUF_AFXDP ? packet : NULL;
+        i++;
+    }
     if (OVS_LIKELY(port)) {
-        uint32_t i = 0;
-
-        DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
-            frames[i].data = dp_packet_data(packet);
-            frames[i].len = dp_packet_size(packet);
-            i++;
-        }
-        sent = afxdp_tx_burst(port, qid, frames, n, concurrent_txq);
+        sent = afxdp_tx_burst(port, qid, frames, n,
+                              afxdp_txq_sharing(concurrent_txq));
     }
 
-    /* The tx ring holds copies: every packet is ours to free now. */
+    /* The rest is ours to free. */
     DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
-        if (packet->source == DPBUF_AFXDP) {
-            metas[n_metas++] = packet;
-        } else {
+        if (packet->source != DPBUF_AFXDP) {
             dp_packet_delete(packet);
+        } else if (OVS_UNLIKELY(!port)) {
+            metas[n_metas++] = packet;
         }
     }
     if (n_metas) {
@@ -263,6 +304,8 @@ netdev_afxdp_construct(struct netdev *netdev)
     state->requested_n_rxq = 1;
     state->requested_xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
     state->requested_need_wakeup = true;
+    state->requested_shared_umem = true;
+    state->requested_busy_poll_usecs = AFXDP_BUSY_POLL_USECS_DEFAULT;
     state->xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
     dev->afxdp = state;
 
@@ -310,6 +353,30 @@ netdev_afxdp_rxq_destruct(struct netdev_rxq *rxq_ OVS_UNUSED)
 
 /* ---- Configuration ----------------------------------------------------- */
 
+static int
+afxdp_parse_busy_poll(const char *name, const struct smap *args,
+                      uint32_t *budget, uint32_t *usecs, char **errp)
+{
+    const char *budget_s = smap_get(args, "busy-poll-budget");
+    const char *usecs_s = smap_get(args, "busy-poll-usecs");
+    int b = 0, u = AFXDP_BUSY_POLL_USECS_DEFAULT;
+
+    /* The kernel takes a 16-bit budget (SO_BUSY_POLL_BUDGET). */
+    if (budget_s && (!str_to_int(budget_s, 10, &b) || b < 0 || b > 65535)) {
+        VLOG_ERR_BUF(errp, "%s: Invalid 'busy-poll-budget' (%s): must be an "
+                     "integer from 0 (off) to 65535.", name, budget_s);
+        return EINVAL;
+    }
+    if (usecs_s && (!str_to_int(usecs_s, 10, &u) || u <= 0)) {
+        VLOG_ERR_BUF(errp, "%s: Invalid 'busy-poll-usecs' (%s): must be a "
+                     "positive integer.", name, usecs_s);
+        return EINVAL;
+    }
+    *budget = b;
+    *usecs = u;
+    return 0;
+}
+
 int
 netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
                         char **errp)
@@ -319,8 +386,8 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
     const char *n_rxq_s = smap_get(args, "n_rxq");
     const char *mode_s = smap_get_def(args, "xdp-mode", "best-effort");
     enum afxdp_xdp_mode xdp_mode;
-    bool need_wakeup;
-    uint32_t max_queues;
+    bool need_wakeup, shared_umem;
+    uint32_t max_queues, busy_poll_budget, busy_poll_usecs;
     int n_rxq = 1;
     int error;
 
@@ -351,16 +418,27 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
     }
 
     need_wakeup = smap_get_bool(args, "use-need-wakeup", true);
+    shared_umem = smap_get_bool(args, "shared-umem", true);
+    if (afxdp_parse_busy_poll(name, args, &busy_poll_budget,
+                              &busy_poll_usecs, errp)) {
+        return EINVAL;
+    }
 
     ovs_mutex_lock(&dev->mutex);
     struct netdev_afxdp *state = dev->afxdp;
     if (state->requested_n_rxq != n_rxq
         || state->requested_xdp_mode != xdp_mode
         || state->requested_need_wakeup != need_wakeup
+        || state->requested_shared_umem != shared_umem
+        || state->requested_busy_poll_budget != busy_poll_budget
+        || state->requested_busy_poll_usecs != busy_poll_usecs
         || state->ifindex != (int) if_nametoindex(name)) {
         state->requested_n_rxq = n_rxq;
         state->requested_xdp_mode = xdp_mode;
         state->requested_need_wakeup = need_wakeup;
+        state->requested_shared_umem = shared_umem;
+        state->requested_busy_poll_budget = busy_poll_budget;
+        state->requested_busy_poll_usecs = busy_poll_usecs;
         netdev_request_reconfigure(netdev);
     }
     ovs_mutex_unlock(&dev->mutex);
@@ -383,6 +461,13 @@ netdev_afxdp_get_config(const struct netdev *netdev, struct smap *args)
              : "unspecified");
     smap_add(args, "use-need-wakeup",
              state->use_need_wakeup ? "true" : "false");
+    smap_add(args, "shared-umem", state->shared_umem ? "true" : "false");
+    if (state->busy_poll_budget) {
+        smap_add_format(args, "busy-poll-budget", "%"PRIu32,
+                        state->busy_poll_budget);
+        smap_add_format(args, "busy-poll-usecs", "%"PRIu32,
+                        state->busy_poll_usecs);
+    }
     ovs_mutex_unlock(&dev->mutex);
     return 0;
 }
@@ -407,7 +492,10 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         && state->ifindex == ifindex
         && netdev->n_rxq == state->requested_n_rxq
         && state->xdp_mode == state->requested_xdp_mode
-        && state->use_need_wakeup == state->requested_need_wakeup) {
+        && state->use_need_wakeup == state->requested_need_wakeup
+        && state->shared_umem == state->requested_shared_umem
+        && state->busy_poll_budget == state->requested_busy_poll_budget
+        && state->busy_poll_usecs == state->requested_busy_poll_usecs) {
         ovs_mutex_unlock(&dev->mutex);
         return 0;
     }
@@ -420,6 +508,9 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
 
     state->xdp_mode = state->requested_xdp_mode;
     state->use_need_wakeup = state->requested_need_wakeup;
+    state->shared_umem = state->requested_shared_umem;
+    state->busy_poll_budget = state->requested_busy_poll_budget;
+    state->busy_poll_usecs = state->requested_busy_poll_usecs;
     state->ifindex = ifindex;
 
     cfg = (struct afxdp_port_config) {
@@ -430,6 +521,9 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         .meta_size = sizeof(struct dp_packet),
         .numa_node = (numa_id >= 0 && numa_id != NETDEV_NUMA_UNSPEC
                       ? numa_id : -1),
+        .private_umem = !state->shared_umem,
+        .busy_poll_budget = state->busy_poll_budget,
+        .busy_poll_usecs = state->busy_poll_usecs,
     };
     free(state->open_error);
     state->open_error = NULL;
@@ -507,6 +601,31 @@ signal_remove_xdp(struct netdev *netdev)
 
 /* ---- Status and statistics --------------------------------------------- */
 
+/* The port's UMEM, as status keys (see docs/OPTIONS.md). */
+static void
+afxdp_umem_status(const struct afxdp_port *port, struct smap *smap)
+{
+    struct afxdp_umem_info u;
+
+    afxdp_port_umem_info(port, &u);
+    smap_add_format(smap, "umem", "%s, id %"PRIu32", numa %d",
+                    u.shared ? "shared" : "private", u.id, u.numa_node);
+    smap_add_format(smap, "umem-size", "%"PRIu64, u.size);
+    smap_add_format(smap, "umem-meta-size", "%"PRIu64, u.meta_size);
+    smap_add(smap, "umem-huge-pages", u.huge_pages);
+    smap_add_format(smap, "umem-kernel-shared", "%"PRIu32"/%"PRIu32,
+                    u.kernel_shared_queues, afxdp_port_n_queues(port));
+    if (u.note[0]) {
+        smap_add(smap, "umem-note", u.note);
+    }
+    smap_add(smap, "main-thread-tx-lane", u.main_lane ? "true" : "false");
+    if (u.busy_poll_prefer || u.busy_poll_budget) {
+        smap_add_format(smap, "busy-poll", "budget %"PRIu32", %"PRIu32" us%s",
+                        u.busy_poll_budget, u.busy_poll_usecs,
+                        u.busy_poll_prefer ? ", preferred" : "");
+    }
+}
+
 int
 netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
 {
@@ -521,6 +640,7 @@ netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
     if (dev->afxdp->port) {
         smap_add(smap, "xdp-mode", afxdp_xdp_mode_to_string(
                      afxdp_port_xdp_mode(dev->afxdp->port)));
+        afxdp_umem_status(dev->afxdp->port, smap);
         added = true;
     } else if (dev->afxdp->open_error) {
         smap_add(smap, "afxdp-error", dev->afxdp->open_error);
@@ -615,19 +735,32 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     QSTAT(tx_packets)                           \
     QSTAT(tx_bytes)                             \
     QSTAT(tx_dropped)                           \
+    QSTAT(tx_zero_copy)                         \
     QSTAT(rx_dropped)                           \
     QSTAT(rx_invalid_descs)                     \
     QSTAT(tx_invalid_descs)                     \
     QSTAT(rx_ring_full)                         \
     QSTAT(rx_fill_ring_empty_descs)             \
     QSTAT(tx_ring_empty_descs)                  \
-    QSTAT(chunks_total)                         \
-    QSTAT(chunks_free)                          \
     QSTAT(chunks_fill)                          \
     QSTAT(chunks_rx)                            \
-    QSTAT(chunks_held)                          \
     QSTAT(chunks_tx)                            \
     QSTAT(chunks_completion)
+
+/* Every field of struct afxdp_umem_stats, reported as "umem_<field>". */
+#define AFXDP_UMEM_STATS                        \
+    USTAT(chunks_total)                         \
+    USTAT(chunks_free)                          \
+    USTAT(chunks_cached)                        \
+    USTAT(chunks_fill)                          \
+    USTAT(chunks_reclaiming)                    \
+    USTAT(chunks_rx)                            \
+    USTAT(chunks_held)                          \
+    USTAT(chunks_tx)                            \
+    USTAT(chunks_completion)                    \
+    USTAT(queues)                               \
+    USTAT(release_errors)                       \
+    USTAT(pool_overflows)
 
 int
 netdev_afxdp_get_custom_stats(const struct netdev *netdev,
@@ -641,11 +774,14 @@ netdev_afxdp_get_custom_stats(const struct netdev *netdev,
 #define QSTAT(FIELD) + 1
     enum { N_QSTATS = 0 AFXDP_QUEUE_STATS };
 #undef QSTAT
+#define USTAT(FIELD) + 1
+    enum { N_USTATS = 0 AFXDP_UMEM_STATS };
+#undef USTAT
 
     ovs_mutex_lock(&dev->mutex);
     port = dev->afxdp->port;
     n_queues = port ? afxdp_port_n_queues(port) : 0;
-    custom_stats->counters = xcalloc(MAX(n_queues, 1) * N_QSTATS,
+    custom_stats->counters = xcalloc(n_queues * N_QSTATS + N_USTATS,
                                      sizeof *custom_stats->counters);
     for (q = 0; q < n_queues; q++) {
         struct afxdp_queue_stats qs;
@@ -659,6 +795,17 @@ netdev_afxdp_get_custom_stats(const struct netdev *netdev,
         custom_stats->counters[c++].value = qs.FIELD;
         AFXDP_QUEUE_STATS
 #undef QSTAT
+    }
+    if (port) {
+        struct afxdp_umem_stats us;
+
+        afxdp_port_umem_stats(port, &us);
+#define USTAT(FIELD)                                                    \
+        ovs_strlcpy(custom_stats->counters[c].name, "umem_" #FIELD,     \
+                    NETDEV_CUSTOM_STATS_NAME_SIZE);                     \
+        custom_stats->counters[c++].value = us.FIELD;
+        AFXDP_UMEM_STATS
+#undef USTAT
     }
     custom_stats->size = c;
     ovs_mutex_unlock(&dev->mutex);

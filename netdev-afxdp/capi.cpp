@@ -163,13 +163,24 @@ uint32_t afxdp_rx_burst(struct afxdp_port *port, uint32_t qid,
 
 uint32_t afxdp_tx_burst(struct afxdp_port *port, uint32_t qid,
                         const struct afxdp_tx_frame *frames, uint32_t n,
-                        bool concurrent)
+                        enum afxdp_txq_sharing sharing)
 {
     Port *p = cast(port);
     if (!p->n_queues()) {
+        // No socket to send on, yet the frames with a 'meta' are ours.
+        for (uint32_t i = 0; i < n; i++) {
+            if (frames[i].meta) {
+                afxdp::umem::UmemArea::release(frames[i].meta);
+            }
+        }
         return 0;
     }
-    return p->tx_burst(qid, frames, n, concurrent);
+    using afxdp::netdev::TxSharing;
+    TxSharing s = sharing == AFXDP_TXQ_SHARED ? TxSharing::kShared
+                  : sharing == AFXDP_TXQ_SHARED_NONPMD
+                      ? TxSharing::kSharedNonPmd
+                      : TxSharing::kExclusive;
+    return p->tx_burst(qid, frames, n, s);
 }
 
 void afxdp_frame_release(void *meta)
@@ -194,6 +205,18 @@ int afxdp_port_queue_stats(const struct afxdp_port *port, uint32_t qid,
     } catch (const std::bad_alloc &) {
         return ENOMEM;
     }
+}
+
+void afxdp_port_umem_stats(const struct afxdp_port *port,
+                           struct afxdp_umem_stats *stats)
+{
+    cast(port)->umem_stats(stats);
+}
+
+void afxdp_port_umem_info(const struct afxdp_port *port,
+                          struct afxdp_umem_info *info)
+{
+    cast(port)->umem_info(info);
 }
 
 }  // extern "C"

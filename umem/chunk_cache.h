@@ -12,14 +12,12 @@
  * as many chunks as it takes (refill, tx copies): rx-drop and forwarding
  * between ports polled by one thread stay entirely in the cache.
  *
- * The cache also carries the thread's share of the "held" count (chunks
- * the caller holds): rx adds, release and transmission subtract, so no
- * shared counter is written per burst.  A thread may release more than it
- * received (OVS frees a packet on another thread), so a cache's count may
- * be negative; the sum over all caches is what the caller holds.
+ * No count of held chunks is kept anywhere per packet: the chunks' states
+ * (ChunkStates) say which are held, and the control path counts them when
+ * it needs to.
  *
- * One writer (the owning thread), any reader: the counts are relaxed
- * atomics written with plain stores, read by statistics.  ThreadCaches
+ * One writer (the owning thread), any reader: the count is a relaxed
+ * atomic written with plain stores, read by statistics.  ThreadCaches
  * creates caches, finds this thread's, and flushes them.
  */
 #ifndef AFXDP_UMEM_CHUNK_CACHE_H
@@ -107,8 +105,18 @@ public:
         commit(top);
     }
 
-    // The caller took 'n' chunks (rx) or gave back 'n' (negative).
-    void add_held(int64_t n) noexcept { held_.set(held_.get() + n); }
+    // Hot path: pushes one chunk when there is room; false when the cache
+    // is full (the caller spills through put()).
+    bool push_one(uint64_t addr) noexcept
+    {
+        uint32_t have = count_.get();
+        if (have >= kCapacity) [[unlikely]] {
+            return false;
+        }
+        stack_[have] = addr;
+        count_.set(have + 1);
+        return true;
+    }
 
     // ---- Control path -------------------------------------------------
 
@@ -120,16 +128,6 @@ public:
 
     // Any thread (statistics).
     uint32_t count() const noexcept { return count_.get(); }
-    int64_t held() const noexcept { return held_.get(); }
-
-    // The held count leaves with the cache (ThreadCaches folds it into the
-    // area when the cache is detached).
-    int64_t take_held() noexcept
-    {
-        int64_t h = held_.get();
-        held_.set(0);
-        return h;
-    }
 
 private:
     // One writer, any reader.
@@ -151,7 +149,6 @@ private:
     UmemArea *area_ = nullptr;
     ChunkCache *next_ = nullptr;  // Under the area's mutex.
     Owned<uint32_t> count_;
-    Owned<int64_t> held_;
     uint64_t stack_[kCapacity] = {};  // stack_[count_ - 1] is the top.
 };
 

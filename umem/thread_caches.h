@@ -64,6 +64,19 @@ public:
         return lookup(area);
     }
 
+    // Hot path: this thread's cache for 'area' if it is the last one used
+    // and no flush is pending, else nullptr (then use of()).  No call.
+    static ChunkCache *peek(const UmemArea *area) noexcept
+    {
+        ThreadCacheTable &t = table();
+        if (t.last_area == area &&
+            t.epoch == thread_cache_epoch.load(std::memory_order_relaxed))
+            [[likely]] {
+            return t.last_cache;
+        }
+        return nullptr;
+    }
+
     // Every thread flushes its caches at its next lookup.  Any thread.
     static void request_flush() noexcept;
 

@@ -6,11 +6,12 @@
  * populated up front so the first packets do not page-fault (the kernel
  * pins it anyway when the UMEM is registered).
  *
- * Lifetime: owners, attached caches and the held count of detached caches
- * change under mutex_, and the change that leaves all three at zero claims
- * the deletion (claim_deletion_locked) and deletes after unlocking.  The
- * mutex orders every earlier use of the area by other threads (they all
- * went through attach/detach or a locked release) before the delete.
+ * Lifetime: owners and attached caches change under mutex_; once both
+ * are gone the held chunks are counted (held_left_) and counted down by
+ * the locked releases, and the change that leaves all at zero claims the
+ * deletion (claim_deletion_locked) and deletes after unlocking.  The mutex
+ * orders every earlier use of the area by other threads (they all went
+ * through attach/detach or a locked release) before the delete.
  */
 #include "umem/umem_area.h"
 
@@ -129,7 +130,15 @@ void UmemArea::retire() noexcept
 
 bool UmemArea::claim_deletion_locked() noexcept
 {
-    if (dying_ || owners_ || caches_ || detached_held_ > 0) {
+    if (dying_ || owners_ || caches_) {
+        return false;
+    }
+    if (held_left_ < 0) {
+        // Nobody can take a chunk any more (no owner: no socket; no
+        // cache): count once what OVS still holds.
+        held_left_ = states_.count(ChunkStates::kHeld);
+    }
+    if (held_left_ > 0) {
         return false;
     }
     dying_ = true;
@@ -151,7 +160,6 @@ bool UmemArea::attach_cache(ChunkCache *cache) noexcept
 void UmemArea::detach_locked(ChunkCache *cache) noexcept
 {
     cache->flush();
-    detached_held_ += cache->take_held();
     for (ChunkCache **p = &caches_; *p; p = &(*p)->next_) {
         if (*p == cache) {
             *p = cache->next_;
@@ -175,25 +183,9 @@ void UmemArea::detach_cache(ChunkCache *cache) noexcept
     }
 }
 
-void UmemArea::hold(uint32_t n) noexcept
-{
-    ChunkCache *c = cache();
-    if (c) {
-        c->add_held(n);
-    } else {
-        std::lock_guard<std::mutex> guard(mutex_);
-        detached_held_ += n;
-    }
-}
-
 uint32_t UmemArea::chunks_held() const noexcept
 {
-    std::lock_guard<std::mutex> guard(mutex_);
-    int64_t held = detached_held_;
-    for (const ChunkCache *c = caches_; c; c = c->next_) {
-        held += c->held();
-    }
-    return held > 0 ? uint32_t(held) : 0;
+    return states_.count(ChunkStates::kHeld);
 }
 
 uint32_t UmemArea::chunks_cached() const noexcept
@@ -252,7 +244,6 @@ uint32_t UmemArea::release_run(void *const *metas, uint32_t i,
         }
     }
     c->commit(top);
-    c->add_held(-(top - start));
     return i;
 }
 
@@ -269,7 +260,9 @@ uint32_t UmemArea::release_uncached(void *const *metas, uint32_t i,
             }
             if (states_.release(h->chunk)) {
                 pool_.put(uint64_t(h->chunk) << chunk_shift_);
-                detached_held_--;
+                if (held_left_ > 0) {
+                    held_left_--;
+                }
             } else {
                 refuse_release(h->chunk, 1);
             }
@@ -285,19 +278,29 @@ uint32_t UmemArea::release_uncached(void *const *metas, uint32_t i,
 void UmemArea::release(void *meta) noexcept
 {
     // OVS frees dropped packets one by one, so this is the common case of
-    // release: no loop and no scratch array, just the cache's top.
+    // release: every condition of the fast path first, then a handful of
+    // loads and stores and no call, so that the compiler saves no register
+    // for it.
     const SlotHeader *h = MetadataSlots::from_caller(meta);
     UmemArea *area = h->owner;
-    uint32_t chunk = h->chunk;
-    ChunkCache *c = area->cache();
-    if (c && area->states_.release(chunk)) [[likely]] {
-        uint64_t *top = c->reserve(1);
-        *top = uint64_t(chunk) << area->chunk_shift_;
-        c->commit(top + 1);
-        c->add_held(-1);
-        return;
+    ChunkCache *c = ThreadCaches::peek(area);
+    if (!c) [[unlikely]] {
+        return release_slow(meta);
     }
-    release_batch(&meta, 1);  // A retired area, or a chunk to refuse.
+    uint32_t chunk = h->chunk;
+    std::atomic<uint16_t> *state = area->states_.words() + chunk;
+    if (state->load(std::memory_order_relaxed) != ChunkStates::kHeld ||
+        !c->push_one(uint64_t(chunk) << area->chunk_shift_)) [[unlikely]] {
+        return release_slow(meta);
+    }
+    state->store(ChunkStates::kFree, std::memory_order_relaxed);
+}
+
+void UmemArea::release_slow(void *meta) noexcept
+{
+    // A first release on this thread, a full cache, a retired area, or a
+    // chunk to refuse: the batch path knows them all.
+    release_batch(&meta, 1);
 }
 
 void UmemArea::release_batch(void *const *metas, uint32_t n) noexcept

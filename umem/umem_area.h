@@ -15,14 +15,14 @@
  *    ChunkCache of it (ThreadCaches); a retired area asks every thread to
  *    flush, and each detaches its cache at its next call;
  *  - no chunk is held by the caller.
- * Those counts change on the control path or once per thread, under the
- * area's mutex, never per burst: the caller's held chunks are counted in
- * the thread caches (rx adds, release subtracts, plain stores on the
- * thread's own line) and folded into the area when a cache detaches.  So
- * there is no reference count to update per burst and no atomic
- * read-modify-write per packet.  Releases into a retired area, which has
- * no caches any more, take the mutex (rare: the frames OVS still held when
- * the last socket closed).
+ * The first two change on the control path or once per thread, under the
+ * area's mutex; the third is not counted at all while the area lives: the
+ * chunks' states say which are held.  Only once no owner and no cache is
+ * left does the area count its held chunks (a scan of the states) and
+ * then count them down as they are released; releases into such an area
+ * take the mutex (rare: the frames OVS still held when the last socket
+ * closed).  So there is no reference count to update per burst and no
+ * atomic read-modify-write per packet.
  *
  * Chunks lent to the kernel (fill and tx rings) hold nothing: the kernel
  * gives them up when the socket closes, which happens before its owners
@@ -111,10 +111,6 @@ public:
     // This thread's cache of the area; nullptr once it is retired.
     ChunkCache *cache() noexcept { return ThreadCaches::of(this); }
 
-    // 'n' chunks were handed to the caller (the rx path counts them in its
-    // cache directly; this is for callers without one).
-    void hold(uint32_t n) noexcept;
-
     // Gives back chunks held by the caller, named by their metadata slot's
     // caller pointer.  The batch may mix areas.  Any thread; may delete an
     // area that was retired.  A chunk that is not held is refused, counted
@@ -125,8 +121,7 @@ public:
     // ---- Thread caches (ThreadCaches only) ----------------------------
     // Binds 'cache' to this area; false when retired.
     bool attach_cache(ChunkCache *cache) noexcept;
-    // Flushes 'cache', takes its held count and unbinds it.  May delete
-    // the area.
+    // Flushes 'cache' and unbinds it.  May delete the area.
     void detach_cache(ChunkCache *cache) noexcept;
 
     // ---- Statistics ---------------------------------------------------
@@ -153,6 +148,7 @@ private:
     explicit UmemArea(const UmemConfig &config);
     ~UmemArea();
 
+    [[gnu::noinline, gnu::cold]] static void release_slow(void *meta) noexcept;
     void detach_locked(ChunkCache *cache) noexcept;
     // Release metas[i..] while they belong to this area (at most a slab);
     // return the index of the first one not released here.
@@ -178,9 +174,11 @@ private:
     // Lifetime: control path and once per thread.
     alignas(64) mutable std::mutex mutex_;
     uint32_t owners_ = 1;           // Under mutex_.
-    int64_t detached_held_ = 0;     // Under mutex_.
     ChunkCache *caches_ = nullptr;  // Under mutex_; list through next_.
-    bool dying_ = false;            // Under mutex_.
+    // Under mutex_: once no owner and no cache is left, the held chunks
+    // still to be released (-1 until then).
+    int64_t held_left_ = -1;
+    bool dying_ = false;  // Under mutex_.
     std::atomic<bool> retired_{false};
 
     alignas(64) std::atomic<uint64_t> release_errors_{0};  // Error path only.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Statistics and coverage counters.  The statistics column carries the
 # kernel's counters (with our socket drops folded into rx/tx_dropped) and,
-# per queue, every struct xdp_statistics field plus the chunk counts under
-# the glue's names (q<N>_<field>).  Then a port whose device is down (its
+# per queue, every struct xdp_statistics field plus the queue's counters
+# under the glue's names (q<N>_<field>), and the UMEM's balance
+# (umem_<field>).  Then a port whose device is down (its
 # tx ring fills and stays full) makes sends fall short, which shows as
 # tx_dropped in the statistics and as afxdp_tx_dropped in coverage/show;
 # idle polls show as afxdp_rx_empty.
@@ -12,11 +13,13 @@ source "$(dirname "$0")/lib.sh"
 KERNEL_KEYS=(rx_packets tx_packets rx_bytes tx_bytes rx_dropped tx_dropped
     rx_errors tx_errors rx_frame_err rx_over_err rx_crc_err rx_missed_errors
     collisions rx_multicast_packets)
-QUEUE_KEYS=(rx_packets rx_bytes tx_packets tx_bytes tx_dropped
+QUEUE_KEYS=(rx_packets rx_bytes tx_packets tx_bytes tx_dropped tx_zero_copy
     rx_dropped rx_invalid_descs tx_invalid_descs rx_ring_full
     rx_fill_ring_empty_descs tx_ring_empty_descs
-    chunks_total chunks_free chunks_fill chunks_rx chunks_held chunks_tx
-    chunks_completion)
+    chunks_fill chunks_rx chunks_tx chunks_completion)
+UMEM_KEYS=(chunks_total chunks_free chunks_cached chunks_fill
+    chunks_reclaiming chunks_rx chunks_held chunks_tx chunks_completion
+    queues release_errors pool_overflows)
 
 # stat_keys IFNAME: the keys of the statistics column, one a line.
 stat_keys() {
@@ -41,12 +44,16 @@ for p in "$P0" "$P1"; do
     for k in "${QUEUE_KEYS[@]}"; do
         grep -qx "q0_$k" <<<"$keys" || missing+=("q0_$k")
     done
+    for k in "${UMEM_KEYS[@]}"; do
+        grep -qx "umem_$k" <<<"$keys" || missing+=("umem_$k")
+    done
     ((${#missing[@]} == 0)) || fail "$p: statistics lack ${missing[*]}"
     n_q0=$(grep -c '^q0_' <<<"$keys")
     ((n_q0 == ${#QUEUE_KEYS[@]})) ||
         fail "$p: $n_q0 q0_ keys, expected ${#QUEUE_KEYS[@]}: $(grep '^q0_' <<<"$keys" | tr '\n' ' ')"
 done
-log "statistics: ${#KERNEL_KEYS[@]} device keys and ${#QUEUE_KEYS[@]} q0_ keys on both ports"
+log "statistics: ${#KERNEL_KEYS[@]} device keys, ${#QUEUE_KEYS[@]} q0_ keys" \
+    "and ${#UMEM_KEYS[@]} umem_ keys on both ports"
 
 # The PMD polls idle queues all the time.
 counted() { [[ -n $(coverage_total "$1") ]]; }

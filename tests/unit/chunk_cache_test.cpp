@@ -49,7 +49,6 @@ std::vector<void *> take_held(UmemArea *area, uint32_t n)
             area->states().set(chunk, ChunkStates::kHeld);
             metas.push_back(area->slots().slot(chunk));
         }
-        c->add_held(got);
         if (got < want) {
             break;
         }

@@ -51,7 +51,6 @@ protected:
         EXPECT_EQ(area->pool().get_batch(&addr, 1), 1u);
         uint32_t chunk = uint32_t(addr >> area->chunk_shift());
         area->states().set(chunk, ChunkStates::kHeld);
-        area->hold(1);
         return area->slots().slot(chunk);
     }
 };

@@ -29,7 +29,6 @@ std::vector<void *> take(UmemArea *area, uint32_t n)
 {
     std::vector<uint64_t> addrs(n);
     uint32_t got = area->pool().get_batch(addrs.data(), n);
-    area->hold(got);
     std::vector<void *> metas;
     for (uint32_t i = 0; i < got; i++) {
         uint32_t chunk = uint32_t(addrs[i] / 4096);
