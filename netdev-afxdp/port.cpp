@@ -35,6 +35,7 @@ void Port::release_queues() noexcept
         if (program_ && q.socket) {
             program_->unbind_queue(q.socket->queue_id());
         }
+        umem_->detach(q.tag);
         q.datapath.reset();
         q.main_lane.reset();
         q.socket.reset();

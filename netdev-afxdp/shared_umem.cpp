@@ -41,6 +41,7 @@ SharedUmem::SharedUmem(uint32_t id, int numa_node, uint32_t meta_size,
       shareable_(shareable), area_(std::move(area)), reclaimed_(kChunks)
 {
     // Allocated here so that reclaiming (from the statistics) never does.
+    update_fill_target_locked();
 }
 
 SharedUmem::~SharedUmem()
@@ -72,7 +73,9 @@ uint16_t SharedUmem::free_tag_locked() const
 
 void SharedUmem::update_fill_target_locked() noexcept
 {
-    uint32_t n = std::max<uint32_t>(uint32_t(members_.size()), 1);
+    // Counting at least kFullShares queues: the first ones must not take
+    // a share they could not give back to the later ones.
+    uint32_t n = std::max<uint32_t>(uint32_t(members_.size()), kFullShares);
     uint32_t share = kChunks / (2 * n);
     fill_target_.store(std::clamp(share, kMinFill, kRingSize),
                        std::memory_order_relaxed);
@@ -98,6 +101,16 @@ void SharedUmem::attach(uint16_t tag, const XskQueue *queue, int fd,
     for (Member &m : members_) {
         if (m.tag == tag) {
             m = Member{tag, queue, fd, zero_copy, need_wakeup};
+        }
+    }
+}
+
+void SharedUmem::detach(uint16_t tag) noexcept
+{
+    std::lock_guard<std::mutex> guard(mutex_);
+    for (Member &m : members_) {
+        if (m.tag == tag) {
+            m.queue = nullptr;
         }
     }
 }

@@ -37,9 +37,13 @@
  *
  * Fill target.  Eight thousand chunks cannot fill a 2048-entry fill ring
  * for every queue of many ports, so each queue keeps at most its share
- * lent on its fill ring: half the UMEM divided among the queues, within
- * [kMinFill, ring size].  kMaxQueues queues fit; the registry opens
- * another UMEM beyond that.
+ * lent on its fill ring: half the UMEM divided among the queues, counting
+ * at least kFullShares of them, within [kMinFill, ring size] (1024 chunks
+ * for up to four queues, 256 for sixteen).  A queue gives back what it
+ * has above a lowered target only as frames arrive: the kernel owns what
+ * is on a fill ring, so an idle queue keeps what it was given, which is
+ * why the first queues do not get more than four queues could.
+ * kMaxQueues queues fit; the registry opens another UMEM beyond that.
  *
  * Threads: everything here is control path, under one mutex, called by
  * the main thread (port open/close, statistics) except fill_target(),
@@ -85,6 +89,7 @@ class SharedUmem {
 public:
     static constexpr uint32_t kChunks = kChunksPerUmem;
     static constexpr uint32_t kMinFill = 256;
+    static constexpr uint32_t kFullShares = 4;
     static constexpr uint32_t kMaxQueues = kChunks / (2 * kMinFill);
     static constexpr auto kReclaimDelay = std::chrono::seconds(2);
 
@@ -125,6 +130,9 @@ public:
     // with the same mode may share its kernel UMEM through 'fd'.
     void attach(uint16_t tag, const XskQueue *queue, int fd, bool zero_copy,
                 bool need_wakeup);
+
+    // The queue is about to go: statistics stop reading it.
+    void detach(uint16_t tag) noexcept;
 
     // The queue's sockets are closed (or never opened): its chunks come
     // back, at once or after kReclaimDelay (see above).

@@ -307,18 +307,16 @@ Result<void> XskSocket::set_busy_poll(uint32_t budget, uint32_t usecs)
     if (setsockopt(fd(), SOL_SOCKET, SO_BUSY_POLL_BUDGET, &b, sizeof b) != 0) {
         return sys_error(errno, where, "SO_BUSY_POLL_BUDGET");
     }
+    busy_poll_budget_ = budget;
     return {};
 }
 
 XskSocket::BusyPoll XskSocket::busy_poll() const noexcept
 {
     BusyPoll bp;
+    bp.budget = busy_poll_budget_;
     int v = 0;
     socklen_t len = sizeof v;
-    if (getsockopt(fd(), SOL_SOCKET, SO_BUSY_POLL_BUDGET, &v, &len) == 0) {
-        bp.budget = uint32_t(v);
-    }
-    len = sizeof v;
     if (getsockopt(fd(), SOL_SOCKET, SO_BUSY_POLL, &v, &len) == 0) {
         bp.usecs = uint32_t(v);
     }

@@ -90,7 +90,9 @@ public:
     // polling per call (SO_BUSY_POLL) and SO_PREFER_BUSY_POLL.
     Result<void> set_busy_poll(uint32_t budget, uint32_t usecs);
 
-    // The values the kernel reports back, for the status: 0s when unset.
+    // For the status, 0s when unset: SO_BUSY_POLL and SO_PREFER_BUSY_POLL
+    // as the kernel reports them back; the kernel has no getsockopt for
+    // SO_BUSY_POLL_BUDGET, so the budget is the one it accepted.
     struct BusyPoll {
         uint32_t budget = 0;
         uint32_t usecs = 0;
@@ -137,6 +139,7 @@ private:
 
     Fd fd_;
     const uint32_t queue_id_;
+    uint32_t busy_poll_budget_ = 0;  // Accepted by SO_BUSY_POLL_BUDGET.
     RingMap fill_map_;
     RingMap comp_map_;
     RingMap rx_map_;

@@ -82,7 +82,7 @@ TEST_F(SharedUmemTest, FullUmemMakesTheRegistryOpenAnother)
 TEST_F(SharedUmemTest, FillTargetIsEachQueuesShare)
 {
     auto u = acquire(1, false);
-    EXPECT_EQ(u->fill_target()->load(), kRingSize);
+    EXPECT_EQ(u->fill_target()->load(), 1024u);
     std::vector<uint16_t> tags;
     auto target_with = [&](uint32_t n) {
         while (tags.size() < n) {
@@ -90,14 +90,14 @@ TEST_F(SharedUmemTest, FillTargetIsEachQueuesShare)
         }
         return u->fill_target()->load();
     };
-    EXPECT_EQ(target_with(2), kRingSize);  // 8192 / 4.
+    EXPECT_EQ(target_with(2), 1024u);  // As for four: 8192 / 8.
     EXPECT_EQ(target_with(4), 1024u);
     EXPECT_EQ(target_with(8), 512u);
     EXPECT_EQ(target_with(16), SharedUmem::kMinFill);
     for (uint16_t t : tags) {
         u->leave(t);
     }
-    EXPECT_EQ(u->fill_target()->load(), kRingSize);
+    EXPECT_EQ(u->fill_target()->load(), 1024u);
 }
 
 // Two "ports" of two queues each on one UMEM, frames received on one and
