@@ -74,12 +74,22 @@ void XskQueue::set_main_lane(struct xsk_ring_prod *tx, int fd) noexcept
 uint32_t XskQueue::refill() noexcept
 {
     struct xsk_ring_prod *fill = rings_.fill;
-    uint32_t space = xsk_prod_nb_free(fill, fill->size);
+    uint32_t space;
     if (fill_target_) {
-        // A shared UMEM lends each queue only its share.
+        // Up to the target (a shared UMEM lends each queue only its
+        // share), counted from what we lent, which we know without looking
+        // at the ring; then the ring's room, which reads the kernel's
+        // consumer index (a line the kernel writes from another CPU) only
+        // when the room we last saw is not enough.
         uint64_t lent = fill_outstanding_.get();
         uint32_t target = fill_target_->load(std::memory_order_relaxed);
-        space = lent >= target ? 0 : std::min(space, uint32_t(target - lent));
+        if (lent >= target) {
+            return 0;
+        }
+        uint32_t want = uint32_t(target - lent);
+        space = std::min(xsk_prod_nb_free(fill, want), want);
+    } else {
+        space = xsk_prod_nb_free(fill, fill->size);  // The whole ring.
     }
     if (!space) {
         return 0;
