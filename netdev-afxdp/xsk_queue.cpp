@@ -139,6 +139,13 @@ void XskQueue::receive(afxdp_rx_frame *frames, uint32_t idx,
     const size_t stride = area_->slots().stride();
     char *const umem = umem_base_;
     uint64_t bytes = 0;
+    // The kernel wrote the descriptors from the receiving CPU: ask for all
+    // their lines at once (four to a line) instead of missing on each in
+    // turn.
+    constexpr uint32_t kPerLine = 64 / sizeof(struct xdp_desc);
+    for (uint32_t i = 0; i < n; i += kPerLine) {
+        __builtin_prefetch(&ring[(idx + i) & mask]);
+    }
     for (uint32_t i = 0; i < n; i++) {
         const struct xdp_desc *desc = &ring[(idx + i) & mask];
         uint64_t addr = desc->addr;
@@ -146,7 +153,14 @@ void XskQueue::receive(afxdp_rx_frame *frames, uint32_t idx,
         uint32_t chunk = uint32_t(base >> kShift);
         ChunkStates::set(states, chunk, ChunkStates::kHeld);
         afxdp_rx_frame *f = &frames[i];
-        f->meta = slot0 + chunk * stride;
+        char *meta = slot0 + chunk * stride;
+        // In copy mode the kernel wrote the frame on the CPU that received
+        // it: start pulling its first line (OVS parses it next) and the
+        // slot's (the glue writes the dp_packet there) now, for the whole
+        // burst at once, rather than one miss after the other later.
+        __builtin_prefetch(umem + addr);
+        __builtin_prefetch(meta, 1);
+        f->meta = meta;
         f->chunk = umem + base;
         f->chunk_size = kChunkSize;
         f->headroom = uint32_t(addr - base);
