@@ -339,15 +339,26 @@ void XskQueue::classify(const afxdp_tx_frame *frames, uint32_t n,
 
 void XskQueue::copy_in(const afxdp_tx_frame *frames, TxBatch *b) noexcept
 {
+    // The chunks for all the copies in one go, the most recently freed
+    // first; those left over go back on top of the cache at the end.
     umem::ChunkCache *cache = area_->cache();
+    const uint64_t *chunks;
+    uint32_t left = cache->take(b->n_copies, &chunks);
+
     std::atomic<uint16_t> *const states = area_->states().words();
+    char *const umem = umem_base_;
+    const uint32_t headroom = tx_headroom_;
+    const uint32_t max_len = max_frame_len_;
+    const uint16_t tag = owner_tag_ + 1;
     struct xdp_desc *const descs = b->descs;
     uint32_t nd = 0, k = 0, n_copied = 0;
 
     // Walk the slots in order, filling the copies' and squeezing out the
-    // ones that could not be filled.
+    // ones that could not be filled.  When every slot is a copy (frames
+    // from a tap, say), slot k is copy k: no lookup.
+    const bool all_copies = b->n_copies == b->n_descs;
     for (uint32_t slot = 0; slot < b->n_descs; slot++) {
-        if (k == b->n_copies || b->copies[k].slot != slot) {
+        if (!all_copies && (k == b->n_copies || b->copies[k].slot != slot)) {
             descs[nd++] = descs[slot];  // Sent by address.
             continue;
         }
@@ -356,19 +367,21 @@ void XskQueue::copy_in(const afxdp_tx_frame *frames, TxBatch *b) noexcept
             // Another UMEM's frame: released once copied (or dropped).
             b->released[b->n_released++] = f->meta;
         }
-        const uint64_t *chunks;
-        if (!f->len || f->len > max_frame_len_) {
+        const uint32_t len = f->len;
+        if (!len || len > max_len) [[unlikely]] {
             b->bad_len++;
-        } else if (!cache->take(1, &chunks)) {
+        } else if (!left) [[unlikely]] {
             b->no_chunk++;
         } else {
-            uint64_t addr = chunks[0] + tx_headroom_;
-            std::memcpy(umem_base_ + addr, f->data, f->len);
-            ChunkStates::set(states, uint32_t(chunks[0] >> kShift),
-                             owner_tag_ + 1);
+            uint64_t base = chunks[--left];
+            std::memcpy(umem + base + headroom, f->data, len);
+            ChunkStates::set(states, uint32_t(base >> kShift), tag);
             b->copies[n_copied++].slot = uint8_t(nd);
-            descs[nd++] = {addr, f->len, 0};
+            descs[nd++] = {base + headroom, len, 0};
         }
+    }
+    if (left) [[unlikely]] {
+        cache->commit(chunks + left);  // Unused: still on the stack.
     }
     b->n_descs = nd;
     b->n_copies = n_copied;
