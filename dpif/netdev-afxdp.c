@@ -17,12 +17,20 @@
  *    packet aborts), which is why the core leaves afxdp_frame_headroom()
  *    bytes in front of each frame for pushed headers.
  *
+ *  - Nor between our ports on send: send hands every DPBUF_AFXDP packet to
+ *    the core with its slot ('meta'), and the core puts it on the tx ring
+ *    by address when its chunk is in the output port's UMEM (all ports of
+ *    a NUMA node share one), or copies and releases it otherwise.  Either
+ *    way the core owns such packets from then on; send frees only the
+ *    others (taps, system ports, OVS's own copies).
+ *
  *  - Configuration follows the netdev provider contract: set_config only
  *    validates and records a request, and reconfigure applies it (dpif-netdev
  *    calls it with no thread polling or sending on the device).  Options:
  *    n_rxq (default 1, at most the device's queues), xdp-mode (best-effort,
- *    native-with-zerocopy, native, generic) and use-need-wakeup (default
- *    true).  The core checks them (afxdp_port_options_update): an
+ *    native-with-zerocopy, native, generic), use-need-wakeup (default
+ *    true), shared-umem (default true) and busy-poll-budget/-usecs
+ *    (default off).  The core checks them (afxdp_port_options_update): an
  *    impossible request is refused on a fresh port, so that the bridge
  *    reports it on the Interface and does not add the port, and kept out
  *    on a running port, which keeps its last valid options (an error
@@ -38,7 +46,10 @@
  *  - Locking: the state below is protected by netdev_linux's 'mutex', taken
  *    on the control path only.  The datapath functions read 'port' without
  *    it: dpif-netdev does not poll or send on a port while it reconfigures
- *    it, and the core serialises concurrent senders on one queue itself.
+ *    it, and the core serialises concurrent senders on one queue itself,
+ *    given whether the caller is a PMD thread (afxdp_txq_sharing()): the
+ *    main thread gets a tx ring of its own, so that it never holds a lock
+ *    a PMD thread spins on.
  *
  *  - afxdp-nonpmd ports are polled by the main thread, which sleeps in
  *    poll() between iterations: netdev-linux's rxq_wait() waits on the
@@ -85,7 +96,7 @@ static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
  * read (afxdp_port_take_events(), every stats-update-interval and before
  * a port is closed), so the datapath pays nothing more for them:
  *  - afxdp_tx_dropped_no_chunk, afxdp_tx_dropped_ring_full,
- *    afxdp_tx_dropped_bad_len: afxdp_tx_dropped of ports with sockets, by
+ *    afxdp_tx_dropped_bad_len, afxdp_tx_dropped_not_held: afxdp_tx_dropped of ports with sockets, by
  *    reason (per queue: statistics q<N>_tx_dropped_<reason>);
  *  - afxdp_tx_kick_errors: failed transmit wakeups (q<N>_tx_kick_errors),
  *    also logged by the core at most once a minute per port. */
@@ -94,18 +105,17 @@ COVERAGE_DEFINE(afxdp_tx_dropped);
 COVERAGE_DEFINE(afxdp_tx_dropped_no_chunk);
 COVERAGE_DEFINE(afxdp_tx_dropped_ring_full);
 COVERAGE_DEFINE(afxdp_tx_dropped_bad_len);
+COVERAGE_DEFINE(afxdp_tx_dropped_not_held);
 COVERAGE_DEFINE(afxdp_tx_kick_errors);
 
 /* Per-device state, owned through netdev_linux's 'afxdp' member. */
 struct netdev_afxdp {
-    /* Requested by set_config(). */
-    int requested_n_rxq;
-    enum afxdp_xdp_mode requested_xdp_mode;
-    bool requested_need_wakeup;
+    /* Requested by set_config(): the last valid options. */
+    struct afxdp_options requested;
 
-    /* Applied by the last reconfigure(). */
-    enum afxdp_xdp_mode xdp_mode;       /* As configured (may be best-effort).*/
-    bool use_need_wakeup;
+    /* Applied by the last reconfigure() (xdp_mode as configured, which
+     * may be best-effort; the port says which mode is in use). */
+    struct afxdp_options applied;
 
     /* NULL before the first reconfigure() and after a failed one. */
     struct afxdp_port *port;
@@ -231,6 +241,24 @@ netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
     return 0;
 }
 
+/* Whether the calling thread is a PMD thread: asked once per thread. */
+DEFINE_STATIC_PER_THREAD_DATA(int, afxdp_is_pmd, -1);
+
+static enum afxdp_txq_sharing
+afxdp_txq_sharing(bool concurrent_txq)
+{
+    int *is_pmd;
+
+    if (!concurrent_txq) {
+        return AFXDP_TXQ_EXCLUSIVE;
+    }
+    is_pmd = afxdp_is_pmd_get();
+    if (*is_pmd < 0) {
+        *is_pmd = thread_is_pmd();
+    }
+    return *is_pmd ? AFXDP_TXQ_SHARED : AFXDP_TXQ_SHARED_NONPMD;
+}
+
 int
 netdev_afxdp_batch_send(struct netdev *netdev, int qid,
                         struct dp_packet_batch *batch, bool concurrent_txq)
@@ -239,27 +267,29 @@ netdev_afxdp_batch_send(struct netdev *netdev, int qid,
     struct afxdp_tx_frame frames[NETDEV_MAX_BURST];
     void *metas[NETDEV_MAX_BURST];
     uint32_t n = dp_packet_batch_size(batch);
-    uint32_t n_metas = 0, sent = 0;
+    uint32_t n_metas = 0, sent = 0, i = 0;
     struct dp_packet *packet;
 
-    /* dpif-netdev has already applied the batch's cut lengths. */
+    /* dpif-netdev has already applied the batch's cut lengths.  Packets
+     * received from our ports carry their metadata slot ('meta'): the core
+     * takes them over and sends them without a copy when they can. */
+    DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
+        frames[i].data = dp_packet_data(packet);
+        frames[i].len = dp_packet_size(packet);
+        frames[i].meta = packet->source == DPBUF_AFXDP ? packet : NULL;
+        i++;
+    }
     if (OVS_LIKELY(port)) {
-        uint32_t i = 0;
-
-        DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
-            frames[i].data = dp_packet_data(packet);
-            frames[i].len = dp_packet_size(packet);
-            i++;
-        }
-        sent = afxdp_tx_burst(port, qid, frames, n, concurrent_txq);
+        sent = afxdp_tx_burst(port, qid, frames, n,
+                              afxdp_txq_sharing(concurrent_txq));
     }
 
-    /* The tx ring holds copies: every packet is ours to free now. */
+    /* The rest is ours to free. */
     DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
-        if (packet->source == DPBUF_AFXDP) {
-            metas[n_metas++] = packet;
-        } else {
+        if (packet->source != DPBUF_AFXDP) {
             dp_packet_delete(packet);
+        } else if (OVS_UNLIKELY(!port)) {
+            metas[n_metas++] = packet;
         }
     }
     if (n_metas) {
@@ -349,11 +379,9 @@ netdev_afxdp_construct(struct netdev *netdev)
     }
 
     state = xzalloc(sizeof *state);
-    state->requested_n_rxq = 1;
-    state->requested_xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
-    state->requested_need_wakeup = true;
-    state->xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT;
     state->options = afxdp_port_options_create(netdev_get_name(netdev));
+    afxdp_port_options_requested(state->options, &state->requested);
+    state->applied = state->requested;
     dev->afxdp = state;
 
     /* No queue may be used before the first reconfigure() opens them. */
@@ -415,6 +443,7 @@ afxdp_count_events(struct afxdp_port *port)
     COVERAGE_ADD(afxdp_tx_dropped_no_chunk, ev.tx_dropped_no_chunk);
     COVERAGE_ADD(afxdp_tx_dropped_ring_full, ev.tx_dropped_ring_full);
     COVERAGE_ADD(afxdp_tx_dropped_bad_len, ev.tx_dropped_bad_len);
+    COVERAGE_ADD(afxdp_tx_dropped_not_held, ev.tx_dropped_not_held);
     COVERAGE_ADD(afxdp_tx_kick_errors, ev.tx_kick_errors);
 }
 
@@ -442,9 +471,11 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
         .n_rxq = smap_get(args, "n_rxq"),
         .xdp_mode = smap_get(args, "xdp-mode"),
         .use_need_wakeup = smap_get(args, "use-need-wakeup"),
+        .shared_umem = smap_get(args, "shared-umem"),
+        .busy_poll_budget = smap_get(args, "busy-poll-budget"),
+        .busy_poll_usecs = smap_get(args, "busy-poll-usecs"),
     };
     struct netdev_afxdp *state;
-    struct afxdp_options requested;
     char *reason = NULL;
     bool changed;
     int error;
@@ -457,10 +488,7 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
     error = afxdp_port_options_update(state->options, &strings, &changed,
                                       &reason);
     if (!error) {
-        afxdp_port_options_requested(state->options, &requested);
-        state->requested_n_rxq = requested.n_rxq;
-        state->requested_xdp_mode = requested.xdp_mode;
-        state->requested_need_wakeup = requested.use_need_wakeup;
+        afxdp_port_options_requested(state->options, &state->requested);
         /* The bridge calls this on every link change: a device deleted
          * and created again under the same name has a new ifindex. */
         if (changed || afxdp_device_replaced(name, state->ifindex)) {
@@ -486,45 +514,42 @@ netdev_afxdp_get_config(const struct netdev *netdev, struct smap *args)
     ovs_mutex_lock(&dev->mutex);
     state = dev->afxdp;
     smap_add_format(args, "n_rxq", "%d", netdev_n_rxq(netdev));
-    smap_add(args, "xdp-mode", afxdp_xdp_mode_to_string(state->xdp_mode));
+    smap_add(args, "xdp-mode", afxdp_xdp_mode_to_string(state->applied.xdp_mode));
     smap_add(args, "xdp-mode-in-use",
              state->port
              ? afxdp_xdp_mode_to_string(afxdp_port_xdp_mode(state->port))
              : "unspecified");
     smap_add(args, "use-need-wakeup",
-             state->use_need_wakeup ? "true" : "false");
+             state->applied.use_need_wakeup ? "true" : "false");
+    smap_add(args, "shared-umem", state->applied.shared_umem ? "true" : "false");
+    if (state->applied.busy_poll_budget) {
+        smap_add_format(args, "busy-poll-budget", "%"PRIu32,
+                        state->applied.busy_poll_budget);
+        smap_add_format(args, "busy-poll-usecs", "%"PRIu32,
+                        state->applied.busy_poll_usecs);
+    }
     ovs_mutex_unlock(&dev->mutex);
     return 0;
 }
 
-int
-netdev_afxdp_reconfigure(struct netdev *netdev)
+/* Whether the port is open as requested, on the device of that name, with
+ * the XDP fast path exactly when OVS's flow offload is on. */
+static bool
+afxdp_port_is_current(const struct netdev *netdev,
+                      const struct netdev_afxdp *state)
 {
-    struct netdev_linux *dev = netdev_linux_cast(netdev);
-    const char *name = netdev_get_name(netdev);
-    struct netdev_afxdp *state;
-    struct afxdp_port_config cfg;
-    struct afxdp_port *port = NULL;
-    int numa_id, error;
+    return state->port
+           && !afxdp_device_replaced(netdev_get_name(netdev), state->ifindex)
+           && afxdp_options_equal(&state->applied, &state->requested)
+           && afxdp_port_has_fast_path(state->port)
+              == netdev_is_flow_api_enabled();
+}
 
-    /* netdev_get_numa_id() takes 'dev->mutex' itself. */
-    numa_id = netdev_get_numa_id(netdev);
-
-    ovs_mutex_lock(&dev->mutex);
-    state = dev->afxdp;
-    if (state->port
-        && !afxdp_device_replaced(name, state->ifindex)
-        && netdev->n_rxq == state->requested_n_rxq
-        && state->xdp_mode == state->requested_xdp_mode
-        && state->use_need_wakeup == state->requested_need_wakeup
-        && afxdp_port_has_fast_path(state->port)
-           == netdev_is_flow_api_enabled()) {
-        ovs_mutex_unlock(&dev->mutex);
-        return 0;
-    }
-
-    /* Frames still held by OVS keep the old UMEM mapped until released;
-     * the offloaded flows wait for the new program. */
+/* Frames still held by OVS keep the old UMEM mapped until released; the
+ * offloaded flows wait for the new program. */
+static void
+afxdp_close_port(struct netdev_afxdp *state)
+{
     if (state->port) {
         if (state->offload) {
             afxdp_offload_unbind(state->offload);
@@ -533,42 +558,52 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         afxdp_port_close(state->port);
         state->port = NULL;
     }
+}
 
-    state->xdp_mode = state->requested_xdp_mode;
-    state->use_need_wakeup = state->requested_need_wakeup;
-    state->ifindex = afxdp_device_ifindex(name);
-
-    cfg = (struct afxdp_port_config) {
+/* Opens the port with the options applied.  A failure is logged as one
+ * line saying what was asked and why, and kept for status; the queue
+ * counts stay as requested so that dpif-netdev's view stays consistent
+ * (rxq_recv() finds nothing and send() drops until the configuration
+ * changes). */
+static void
+afxdp_open_port(struct netdev *netdev, struct netdev_afxdp *state,
+                int numa_id)
+{
+    const char *name = netdev_get_name(netdev);
+    const struct afxdp_port_config cfg = {
         .ifname = name,
-        .n_queues = state->requested_n_rxq,
-        .xdp_mode = state->xdp_mode,
-        .use_need_wakeup = state->use_need_wakeup,
+        .n_queues = state->applied.n_rxq,
+        .xdp_mode = state->applied.xdp_mode,
+        .use_need_wakeup = state->applied.use_need_wakeup,
         .meta_size = sizeof(struct dp_packet),
         .numa_node = (numa_id >= 0 && numa_id != NETDEV_NUMA_UNSPEC
                       ? numa_id : -1),
         .fast_path = netdev_is_flow_api_enabled(),
         .rx_hash = netdev_is_flow_api_enabled(),
+        .private_umem = !state->applied.shared_umem,
+        .busy_poll_budget = state->applied.busy_poll_budget,
+        .busy_poll_usecs = state->applied.busy_poll_usecs,
     };
+    struct afxdp_port *port = NULL;
+    char *cause = NULL;
+    int error;
+
     free(state->open_error);
     state->open_error = NULL;
+    state->ifindex = afxdp_device_ifindex(name);
 
-    /* The core logs exactly one error on failure; take it over so that the
-     * log has one line saying what was asked and why it failed. */
-    char *cause = NULL;
+    /* The core logs exactly one error on failure; take it over. */
     *afxdp_capture_get() = &cause;
     error = afxdp_port_open(&cfg, &port);
     *afxdp_capture_get() = NULL;
 
     if (error) {
-        /* Keep the queue counts so that dpif-netdev's view stays
-         * consistent; rxq_recv() finds nothing and send() drops until the
-         * configuration changes. */
         state->open_error = afxdp_port_open_error(&cfg, cause, error);
         VLOG_ERR("%s: %s; the port passes no traffic until its "
                  "configuration changes.", name,
                  state->open_error ? state->open_error : "out of memory");
-        netdev->n_rxq = state->requested_n_rxq;
-        netdev->n_txq = state->requested_n_rxq;
+        netdev->n_rxq = cfg.n_queues;
+        netdev->n_txq = cfg.n_queues;
     } else {
         /* The core has logged the mode and queues in use. */
         state->port = port;
@@ -580,7 +615,26 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
         }
     }
     free(cause);
-    netdev_change_seq_changed(netdev);
+}
+
+int
+netdev_afxdp_reconfigure(struct netdev *netdev)
+{
+    struct netdev_linux *dev = netdev_linux_cast(netdev);
+    struct netdev_afxdp *state;
+    int numa_id;
+
+    /* netdev_get_numa_id() takes 'dev->mutex' itself. */
+    numa_id = netdev_get_numa_id(netdev);
+
+    ovs_mutex_lock(&dev->mutex);
+    state = dev->afxdp;
+    if (!afxdp_port_is_current(netdev, state)) {
+        afxdp_close_port(state);
+        state->applied = state->requested;
+        afxdp_open_port(netdev, state, numa_id);
+        netdev_change_seq_changed(netdev);
+    }
     ovs_mutex_unlock(&dev->mutex);
     return 0;
 }
@@ -618,6 +672,31 @@ signal_remove_xdp(struct netdev *netdev)
 
 /* ---- Status and statistics --------------------------------------------- */
 
+/* The port's UMEM, as status keys (see docs/OPTIONS.md). */
+static void
+afxdp_umem_status(const struct afxdp_port *port, struct smap *smap)
+{
+    struct afxdp_umem_info u;
+
+    afxdp_port_umem_info(port, &u);
+    smap_add_format(smap, "umem", "%s, id %"PRIu32", numa %d",
+                    u.shared ? "shared" : "private", u.id, u.numa_node);
+    smap_add_format(smap, "umem-size", "%"PRIu64, u.size);
+    smap_add_format(smap, "umem-meta-size", "%"PRIu64, u.meta_size);
+    smap_add(smap, "umem-huge-pages", u.huge_pages);
+    smap_add_format(smap, "umem-kernel-shared", "%"PRIu32"/%"PRIu32,
+                    u.kernel_shared_queues, afxdp_port_n_queues(port));
+    if (u.note[0]) {
+        smap_add(smap, "umem-note", u.note);
+    }
+    smap_add(smap, "main-thread-tx-lane", u.main_lane ? "true" : "false");
+    if (u.busy_poll_prefer || u.busy_poll_budget) {
+        smap_add_format(smap, "busy-poll", "budget %"PRIu32", %"PRIu32" us%s",
+                        u.busy_poll_budget, u.busy_poll_usecs,
+                        u.busy_poll_prefer ? ", preferred" : "");
+    }
+}
+
 int
 netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
 {
@@ -633,6 +712,7 @@ netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
     if (dev->afxdp->port) {
         smap_add(smap, "xdp-mode", afxdp_xdp_mode_to_string(
                      afxdp_port_xdp_mode(dev->afxdp->port)));
+        afxdp_umem_status(dev->afxdp->port, smap);
         added = true;
     } else if (dev->afxdp->open_error) {
         smap_add(smap, "afxdp-error", dev->afxdp->open_error);
@@ -757,17 +837,16 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     QSTAT(tx_dropped_ring_full)                 \
     QSTAT(tx_dropped_bad_len)                   \
     QSTAT(tx_kick_errors)                       \
+    QSTAT(tx_dropped_not_held)                  \
+    QSTAT(tx_zero_copy)                         \
     QSTAT(rx_dropped)                           \
     QSTAT(rx_invalid_descs)                     \
     QSTAT(tx_invalid_descs)                     \
     QSTAT(rx_ring_full)                         \
     QSTAT(rx_fill_ring_empty_descs)             \
     QSTAT(tx_ring_empty_descs)                  \
-    QSTAT(chunks_total)                         \
-    QSTAT(chunks_free)                          \
     QSTAT(chunks_fill)                          \
     QSTAT(chunks_rx)                            \
-    QSTAT(chunks_held)                          \
     QSTAT(chunks_tx)                            \
     QSTAT(chunks_completion)
 
@@ -787,6 +866,21 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     OSTAT(meta_failed)                          \
     OSTAT(action_failed)
 
+/* Every field of struct afxdp_umem_stats, reported as "umem_<field>". */
+#define AFXDP_UMEM_STATS                        \
+    USTAT(chunks_total)                         \
+    USTAT(chunks_free)                          \
+    USTAT(chunks_cached)                        \
+    USTAT(chunks_fill)                          \
+    USTAT(chunks_reclaiming)                    \
+    USTAT(chunks_rx)                            \
+    USTAT(chunks_held)                          \
+    USTAT(chunks_tx)                            \
+    USTAT(chunks_completion)                    \
+    USTAT(queues)                               \
+    USTAT(release_errors)                       \
+    USTAT(pool_overflows)
+
 int
 netdev_afxdp_get_custom_stats(const struct netdev *netdev,
                               struct netdev_custom_stats *custom_stats)
@@ -802,11 +896,15 @@ netdev_afxdp_get_custom_stats(const struct netdev *netdev,
 #define OSTAT(FIELD) + 1
     enum { N_OSTATS = 0 AFXDP_OFFLOAD_COUNTERS };
 #undef OSTAT
+#define USTAT(FIELD) + 1
+    enum { N_USTATS = 0 AFXDP_UMEM_STATS };
+#undef USTAT
 
     ovs_mutex_lock(&dev->mutex);
     port = dev->afxdp->port;
     n_queues = port ? afxdp_port_n_queues(port) : 0;
-    custom_stats->counters = xcalloc(MAX(n_queues, 1) * N_QSTATS + N_OSTATS,
+    custom_stats->counters = xcalloc(MAX(n_queues, 1) * N_QSTATS + N_OSTATS
+                                     + N_USTATS,
                                      sizeof *custom_stats->counters);
     for (q = 0; q < n_queues; q++) {
         struct afxdp_queue_stats qs;
@@ -831,6 +929,17 @@ netdev_afxdp_get_custom_stats(const struct netdev *netdev,
         custom_stats->counters[c++].value = oc.FIELD;
         AFXDP_OFFLOAD_COUNTERS
 #undef OSTAT
+    }
+    if (port) {
+        struct afxdp_umem_stats us;
+
+        afxdp_port_umem_stats(port, &us);
+#define USTAT(FIELD)                                                    \
+        ovs_strlcpy(custom_stats->counters[c].name, "umem_" #FIELD,     \
+                    NETDEV_CUSTOM_STATS_NAME_SIZE);                     \
+        custom_stats->counters[c++].value = us.FIELD;
+        AFXDP_UMEM_STATS
+#undef USTAT
     }
     custom_stats->size = c;
     ovs_mutex_unlock(&dev->mutex);
@@ -862,9 +971,9 @@ afxdp_show_header(struct ds *out, const struct netdev_afxdp *state,
     ds_put_format(out, "  ifindex: %d\n", info->ifindex);
     ds_put_format(out, "  xdp-mode: %s (configured %s)\n",
                   afxdp_xdp_mode_to_string(info->xdp_mode),
-                  afxdp_xdp_mode_to_string(state->xdp_mode));
+                  afxdp_xdp_mode_to_string(state->applied.xdp_mode));
     ds_put_format(out, "  use-need-wakeup: %s\n",
-                  state->use_need_wakeup ? "true" : "false");
+                  state->applied.use_need_wakeup ? "true" : "false");
     ds_put_format(out, "  queues: %"PRIu32" (device: %"PRIu32" now, "
                   "%"PRIu32" at most)\n", info->n_queues,
                   info->device_queues.current, info->device_queues.max);
@@ -872,13 +981,34 @@ afxdp_show_header(struct ds *out, const struct netdev_afxdp *state,
                   ", fast path %s, rx hash %s\n", info->prog_id,
                   info->link_id, info->fast_path ? "on" : "off",
                   info->rx_hash ? "on" : "off");
-    ds_put_format(out, "  umem: %s (%"PRIu32"), each %"PRIu32" chunks of "
-                  "%"PRIu32" bytes (%"PRIu64" bytes), frame headroom "
-                  "%"PRIu32"\n",
-                  info->umem_shared ? "shared" : "one per queue",
-                  info->n_umems, info->umem_chunks, info->chunk_size,
-                  (uint64_t) info->umem_chunks * info->chunk_size,
-                  info->frame_headroom);
+}
+
+/* The UMEM the port's queues use (shared with other ports, or its own)
+ * and where its chunks are. */
+static void
+afxdp_show_umem(struct ds *out, const struct afxdp_port *port,
+                const struct afxdp_port_info *info)
+{
+    struct afxdp_umem_info u;
+    struct afxdp_umem_stats us;
+
+    afxdp_port_umem_info(port, &u);
+    afxdp_port_umem_stats(port, &us);
+    ds_put_format(out, "  umem: %s, id %"PRIu32", numa %d, %"PRIu32
+                  " chunks of %"PRIu32" bytes (%"PRIu64" bytes), frame "
+                  "headroom %"PRIu32", huge pages %s, %"PRIu32" queues\n",
+                  u.shared ? "shared" : "private", u.id, u.numa_node,
+                  us.chunks_total, info->chunk_size, u.size,
+                  info->frame_headroom, u.huge_pages, us.queues);
+    ds_put_format(out, "    chunks: total %"PRIu32", free %"PRIu32" (cached "
+                  "%"PRIu32"), fill %"PRIu32" (reclaiming %"PRIu32"), rx "
+                  "%"PRIu32", held %"PRIu32", tx %"PRIu32", completion "
+                  "%"PRIu32"\n", us.chunks_total, us.chunks_free,
+                  us.chunks_cached, us.chunks_fill, us.chunks_reclaiming,
+                  us.chunks_rx, us.chunks_held, us.chunks_tx,
+                  us.chunks_completion);
+    ds_put_format(out, "    errors: release %"PRIu64", pool overflow %"PRIu64
+                  "\n", us.release_errors, us.pool_overflows);
 }
 
 static void
@@ -892,13 +1022,9 @@ afxdp_show_queue(struct ds *out, const struct afxdp_queue_stats *qs,
                   "%"PRIu32", fill+kernel %"PRIu32", tx+kernel %"PRIu32"\n",
                   ring_size, qs->chunks_rx, qs->chunks_completion,
                   qs->chunks_fill, qs->chunks_tx);
-    ds_put_format(out, "    chunks: total %"PRIu32", free %"PRIu32", fill "
-                  "%"PRIu32", rx %"PRIu32", held %"PRIu32", tx %"PRIu32
-                  ", completion %"PRIu32"\n", qs->chunks_total,
-                  qs->chunks_free, qs->chunks_fill, qs->chunks_rx,
-                  qs->chunks_held, qs->chunks_tx, qs->chunks_completion);
-    ds_put_format(out, "    packets: rx %"PRIu64", tx %"PRIu64"\n",
-                  qs->rx_packets, qs->tx_packets);
+    ds_put_format(out, "    packets: rx %"PRIu64", tx %"PRIu64" (by address "
+                  "%"PRIu64")\n", qs->rx_packets, qs->tx_packets,
+                  qs->tx_zero_copy);
     ds_put_format(out, "    xdp statistics: rx_dropped %"PRIu64
                   ", rx_invalid_descs %"PRIu64", tx_invalid_descs %"PRIu64
                   ", rx_ring_full %"PRIu64", rx_fill_ring_empty_descs "
@@ -907,9 +1033,10 @@ afxdp_show_queue(struct ds *out, const struct afxdp_queue_stats *qs,
                   qs->rx_ring_full, qs->rx_fill_ring_empty_descs,
                   qs->tx_ring_empty_descs);
     ds_put_format(out, "    tx drops: no_chunk %"PRIu64", ring_full %"PRIu64
-                  ", bad_len %"PRIu64"; kick errors %"PRIu64"\n",
-                  qs->tx_dropped_no_chunk, qs->tx_dropped_ring_full,
-                  qs->tx_dropped_bad_len, qs->tx_kick_errors);
+                  ", bad_len %"PRIu64", not_held %"PRIu64"; kick errors "
+                  "%"PRIu64"\n", qs->tx_dropped_no_chunk,
+                  qs->tx_dropped_ring_full, qs->tx_dropped_bad_len,
+                  qs->tx_dropped_not_held, qs->tx_kick_errors);
 }
 
 static void
@@ -964,6 +1091,7 @@ afxdp_show_port(struct ds *out, const struct netdev *netdev)
     if (state->port) {
         afxdp_port_get_info(state->port, &info);
         afxdp_show_header(out, state, &info);
+        afxdp_show_umem(out, state->port, &info);
         for (q = 0; q < info.n_queues; q++) {
             struct afxdp_queue_stats qs;
             int poller;

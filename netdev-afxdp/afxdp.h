@@ -9,9 +9,10 @@
  * Threading (mirrors what dpif-netdev guarantees):
  *  - afxdp_port_open/close and the queries run on the main thread.
  *  - afxdp_rx_burst(port, q) is called by one thread at a time per queue.
- *  - afxdp_tx_burst(port, q, ..., concurrent=false) is called by one thread
- *    at a time per queue; with concurrent=true several threads may call it
- *    for the same queue and the core serialises them with a per-queue lock.
+ *  - afxdp_tx_burst(port, q, ..., AFXDP_TXQ_EXCLUSIVE) is called by one
+ *    thread at a time per queue; with AFXDP_TXQ_SHARED (PMD threads) or
+ *    AFXDP_TXQ_SHARED_NONPMD (the main thread) several threads may call it
+ *    for the same queue and the core serialises them (see the enum).
  *  - afxdp_frame_release* may be called from any thread at any time, also
  *    after the port that produced the frame was closed.
  *
@@ -65,15 +66,21 @@ int afxdp_xdp_mode_from_string(const char *name, enum afxdp_xdp_mode *mode);
 /* The options: column of an afxdp Interface, as OVS's database holds it.
  * NULL: not set (the default). */
 struct afxdp_option_strings {
-    const char *n_rxq;           /* Default 1. */
-    const char *xdp_mode;        /* Default "best-effort". */
-    const char *use_need_wakeup; /* Default "true". */
+    const char *n_rxq;            /* Default 1. */
+    const char *xdp_mode;         /* Default "best-effort". */
+    const char *use_need_wakeup;  /* Default "true". */
+    const char *shared_umem;      /* "shared-umem", default "true". */
+    const char *busy_poll_budget; /* Default "0": no busy polling. */
+    const char *busy_poll_usecs;  /* Default "20". */
 };
 
 struct afxdp_options {
     uint32_t n_rxq;
     enum afxdp_xdp_mode xdp_mode;
     bool use_need_wakeup;
+    bool shared_umem;
+    uint32_t busy_poll_budget; /* 0..65535: SO_BUSY_POLL_BUDGET is 16-bit. */
+    uint32_t busy_poll_usecs;  /* > 0. */
 };
 
 /* One port's options across OVS's set_config calls, and the policy for a
@@ -96,6 +103,10 @@ void afxdp_port_options_destroy(struct afxdp_port_options *);
 int afxdp_port_options_update(struct afxdp_port_options *,
                               const struct afxdp_option_strings *,
                               bool *changed, char **reason);
+
+/* Whether 'a' and 'b' ask for the same port. */
+bool afxdp_options_equal(const struct afxdp_options *a,
+                         const struct afxdp_options *b);
 
 /* The last valid options (the defaults before any). */
 void afxdp_port_options_requested(const struct afxdp_port_options *,
@@ -129,8 +140,8 @@ bool afxdp_device_replaced(const char *ifname, int ifindex);
 
 /* ---- Ports ------------------------------------------------------------ */
 
-/* One device: the XDP program attached to it and one AF_XDP socket (with its
- * own UMEM, for now) per queue. */
+/* One device: the XDP program attached to it and one AF_XDP socket per
+ * queue, on the UMEM shared by all ports of its NUMA node. */
 struct afxdp_port;
 
 struct afxdp_port_config {
@@ -146,6 +157,11 @@ struct afxdp_port_config {
     /* Every frame's 5-tuple hash computed by the XDP program and handed
      * over in afxdp_rx_frame.rx_hash. */
     bool rx_hash;
+    bool private_umem;         /* A UMEM of its own instead of the node's shared
+                                * one (frames to other ports are then copied). */
+    uint32_t busy_poll_budget; /* 0: no busy polling; else SO_PREFER_BUSY_POLL
+                                * with this SO_BUSY_POLL_BUDGET... */
+    uint32_t busy_poll_usecs;  /* ...and this SO_BUSY_POLL (> 0). */
 };
 
 /* Opens a port.  Returns 0 and sets '*portp', or a positive errno after
@@ -183,11 +199,7 @@ struct afxdp_port_info {
     bool fast_path;   /* The program runs offloaded flows. */
     bool rx_hash;     /* The program hands over a hash. */
 
-    /* The UMEM. */
-    bool umem_shared; /* One UMEM for all the port's queues; false:
-                       * one per queue. */
-    uint32_t n_umems;
-    uint32_t umem_chunks;    /* Per UMEM. */
+    /* The UMEM's geometry (afxdp_port_umem_info() tells the rest). */
     uint32_t chunk_size;     /* Bytes. */
     uint32_t frame_headroom; /* Bytes of a chunk before a received frame. */
     uint32_t ring_size;      /* Entries of each ring of a queue. */
@@ -206,7 +218,7 @@ uint32_t afxdp_max_frame_len(void);
  * (VLAN, MPLS, tunnels) without reallocating. */
 uint32_t afxdp_frame_headroom(void);
 
-/* ---- Datapath (hot; no allocation, no locks unless 'concurrent') ------ */
+/* ---- Datapath (hot; no allocation, no locks unless shared) ------------ */
 
 struct afxdp_rx_frame {
     void *meta;          /* meta_size caller bytes owned with this frame. */
@@ -235,15 +247,33 @@ uint32_t afxdp_rx_burst(struct afxdp_port *, uint32_t qid,
 struct afxdp_tx_frame {
     const void *data;
     uint32_t len;
+    /* NULL, or the 'meta' of a frame from afxdp_rx_burst() that 'data'
+     * points into: the core takes the frame over (see afxdp_tx_burst). */
+    void *meta;
 };
 
-/* Copies up to 'n' frames into queue (qid % n_queues)'s tx ring, submits
- * them and wakes the kernel when it needs it.  Frames that do not fit (no
- * free chunk, ring full, too long) are dropped and counted.  Returns the
- * number queued.  The caller keeps ownership of the frames' memory. */
+/* How many threads may send on a queue at once (dpif-netdev's concurrent
+ * txqs), and who is calling. */
+enum afxdp_txq_sharing {
+    AFXDP_TXQ_EXCLUSIVE,     /* The only sender: no lock at all. */
+    AFXDP_TXQ_SHARED,        /* A PMD thread, others may send too: the
+                              * PMDs share the queue's tx ring under a
+                              * lock held only to write descriptors. */
+    AFXDP_TXQ_SHARED_NONPMD, /* The main thread, PMDs may send too: it has
+                              * a tx ring of its own, so that it never
+                              * holds a lock a PMD waits for. */
+};
+
+/* Queues up to 'n' frames on queue (qid % n_queues)'s tx ring, submits them
+ * and wakes the kernel when it needs it.  A frame with a 'meta' whose chunk
+ * is in this port's UMEM goes by address, without a copy; every other frame
+ * is copied into a chunk.  Frames that do not fit (no free chunk, ring full,
+ * too long, a chunk the caller does not hold) are dropped and counted.
+ * Returns the number queued.  Frames with a 'meta' are the core's from
+ * now on, queued or not; the caller keeps the memory of the others. */
 uint32_t afxdp_tx_burst(struct afxdp_port *, uint32_t qid,
                         const struct afxdp_tx_frame *frames, uint32_t n,
-                        bool concurrent);
+                        enum afxdp_txq_sharing sharing);
 
 /* Returns frames received by afxdp_rx_burst() to their pools.  Any thread.*/
 void afxdp_frame_release(void *meta);
@@ -256,14 +286,17 @@ struct afxdp_queue_stats {
     uint64_t rx_bytes;
     uint64_t tx_packets;
     uint64_t tx_bytes;
-    uint64_t tx_dropped;           /* The sum of the three reasons below. */
+    uint64_t tx_dropped;           /* The sum of the four reasons below. */
     uint64_t tx_dropped_no_chunk;  /* No free chunk in the UMEM. */
     uint64_t tx_dropped_ring_full; /* No room on the tx ring. */
     uint64_t tx_dropped_bad_len;   /* Empty or > afxdp_max_frame_len(). */
+    uint64_t tx_dropped_not_held;  /* A chunk of the UMEM the caller did not
+                                    * hold: refused, neither sent nor freed. */
     /* Transmit wakeups (sendto) that failed for another reason than the
      * kernel being busy or the link down; their frames stay on the tx ring
      * for the next one.  Not drops. */
     uint64_t tx_kick_errors;
+    uint64_t tx_zero_copy; /* Of tx_packets: sent by address, no copy. */
 
     /* struct xdp_statistics, read from the socket. */
     uint64_t rx_dropped;
@@ -273,13 +306,9 @@ struct afxdp_queue_stats {
     uint64_t rx_fill_ring_empty_descs;
     uint64_t tx_ring_empty_descs;
 
-    /* Chunk accounting of the queue's UMEM.  With the port quiescent,
-     * free + fill + rx + held + tx + completion == total. */
-    uint32_t chunks_total;
-    uint32_t chunks_free;
+    /* The UMEM's chunks lent to the kernel through this queue. */
     uint32_t chunks_fill; /* Fill ring and kernel transit. */
     uint32_t chunks_rx;
-    uint32_t chunks_held; /* Received, not yet released. */
     uint32_t chunks_tx;
     uint32_t chunks_completion;
 };
@@ -322,6 +351,7 @@ struct afxdp_port_events {
     uint64_t tx_dropped_no_chunk;
     uint64_t tx_dropped_ring_full;
     uint64_t tx_dropped_bad_len;
+    uint64_t tx_dropped_not_held;
     uint64_t tx_kick_errors;
 };
 
@@ -331,6 +361,49 @@ struct afxdp_port_events {
  * meanwhile: the datapath itself never logs.  Control path, one caller
  * at a time. */
 void afxdp_port_take_events(struct afxdp_port *, struct afxdp_port_events *);
+
+/* The balance of the port's UMEM, shared with the other ports on it.  When
+ * nothing moves, free + fill + rx + held + tx + completion == total. */
+struct afxdp_umem_stats {
+    uint32_t chunks_total;
+    uint32_t chunks_free;       /* In the pool or a thread's cache. */
+    uint32_t chunks_cached;     /* Of free: in threads' caches. */
+    uint32_t chunks_fill;       /* Lent for receiving (all queues)... */
+    uint32_t chunks_reclaiming; /* ...of which closed sockets' chunks,
+                                 * back to free a moment after the close. */
+    uint32_t chunks_rx;
+    uint32_t chunks_held; /* Received, not yet released or sent. */
+    uint32_t chunks_tx;
+    uint32_t chunks_completion;
+    uint32_t queues;         /* Sockets on it, all ports. */
+    uint64_t release_errors; /* Releases refused: chunk not held. */
+    uint64_t pool_overflows; /* Chunks refused by a full pool. */
+};
+
+/* Never fails; zeroes for a port without sockets. */
+void afxdp_port_umem_stats(const struct afxdp_port *,
+                           struct afxdp_umem_stats *);
+
+/* What the port's UMEM is, for its status.  The strings stay valid until
+ * the port is closed. */
+struct afxdp_umem_info {
+    uint32_t id;
+    bool shared; /* The NUMA node's, or the port's own. */
+    int numa_node;
+    uint64_t size;                 /* Bytes of chunks. */
+    uint64_t meta_size;            /* Bytes of per-chunk metadata. */
+    const char *huge_pages;        /* "hugetlb", "thp" or "none". */
+    uint32_t kernel_shared_queues; /* This port's queues that share another
+                                    * socket's kernel UMEM registration. */
+    const char *note;              /* Why one registered its own, or "". */
+    bool main_lane;                /* The main thread has its own tx ring. */
+    uint32_t busy_poll_budget;     /* As the kernel reports them; 0: off. */
+    uint32_t busy_poll_usecs;
+    bool busy_poll_prefer;
+};
+
+/* Never fails; zeroes for a port without sockets. */
+void afxdp_port_umem_info(const struct afxdp_port *, struct afxdp_umem_info *);
 
 #ifdef __cplusplus
 }

@@ -138,6 +138,12 @@ void afxdp_port_options_requested(const struct afxdp_port_options *options,
     *out = cast(options)->requested();
 }
 
+bool afxdp_options_equal(const struct afxdp_options *a,
+                         const struct afxdp_options *b)
+{
+    return afxdp::netdev::same_options(*a, *b);
+}
+
 const char *afxdp_port_options_error(const struct afxdp_port_options *options)
 {
     const std::string &e = cast(options)->error();
@@ -264,13 +270,24 @@ uint32_t afxdp_rx_burst(struct afxdp_port *port, uint32_t qid,
 
 uint32_t afxdp_tx_burst(struct afxdp_port *port, uint32_t qid,
                         const struct afxdp_tx_frame *frames, uint32_t n,
-                        bool concurrent)
+                        enum afxdp_txq_sharing sharing)
 {
     Port *p = cast(port);
     if (!p->n_queues()) {
+        // No socket to send on, yet the frames with a 'meta' are ours.
+        for (uint32_t i = 0; i < n; i++) {
+            if (frames[i].meta) {
+                afxdp::umem::UmemArea::release(frames[i].meta);
+            }
+        }
         return 0;
     }
-    return p->tx_burst(qid, frames, n, concurrent);
+    using afxdp::netdev::TxSharing;
+    TxSharing s = sharing == AFXDP_TXQ_SHARED ? TxSharing::kShared
+                  : sharing == AFXDP_TXQ_SHARED_NONPMD
+                      ? TxSharing::kSharedNonPmd
+                      : TxSharing::kExclusive;
+    return p->tx_burst(qid, frames, n, s);
 }
 
 void afxdp_frame_release(void *meta)
@@ -323,6 +340,18 @@ void afxdp_merge_traffic(const struct afxdp_traffic *kernel,
                          struct afxdp_traffic *out)
 {
     *out = afxdp::netdev::merge_traffic(*kernel, sockets, fast_path);
+}
+
+void afxdp_port_umem_stats(const struct afxdp_port *port,
+                           struct afxdp_umem_stats *stats)
+{
+    cast(port)->umem_stats(stats);
+}
+
+void afxdp_port_umem_info(const struct afxdp_port *port,
+                          struct afxdp_umem_info *info)
+{
+    cast(port)->umem_info(info);
 }
 
 }  // extern "C"

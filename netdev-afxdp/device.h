@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 
 namespace afxdp::netdev {
 

@@ -26,6 +26,8 @@ EventReport::Taken EventReport::take(const afxdp_port_events &totals,
         since(seen_.tx_dropped_ring_full, totals.tx_dropped_ring_full);
     t.since_last.tx_dropped_bad_len =
         since(seen_.tx_dropped_bad_len, totals.tx_dropped_bad_len);
+    t.since_last.tx_dropped_not_held =
+        since(seen_.tx_dropped_not_held, totals.tx_dropped_not_held);
     t.since_last.tx_kick_errors =
         since(seen_.tx_kick_errors, totals.tx_kick_errors);
     seen_ = totals;

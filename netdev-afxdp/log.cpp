@@ -3,7 +3,8 @@
  *
  * Libraries print through global hooks (libbpf_set_print, libxdp_set_print)
  * with their own three levels; we install our hooks once, map their levels
- * onto ours and hand everything to one handler, so that ovs-vswitchd.log
+ * onto ours and hand everything to one handler (the umem layer's error
+ * reports too, as errors), so that ovs-vswitchd.log
  * shows why a BPF load or a socket bind failed.  Before a handler is
  * installed, messages go to stderr without DBG, which is about what libbpf
  * does by default.
@@ -21,6 +22,7 @@
 #include <mutex>
 
 #include "netdev-afxdp/afxdp.h"
+#include "umem/report.h"
 
 namespace afxdp {
 
@@ -84,6 +86,11 @@ int print_libxdp(enum libxdp_print_level level, const char *format,
     return 0;
 }
 
+void print_umem(const char *message)
+{
+    log(AFXDP_LOG_ERR, "%s", message);
+}
+
 }  // namespace
 
 void log(afxdp_log_level level, const char *format, ...)
@@ -100,6 +107,7 @@ void install_library_log_hooks()
     std::call_once(once, [] {
         libbpf_set_print(print_libbpf);
         libxdp_set_print(print_libxdp);
+        umem::set_error_hook(print_umem);
     });
 }
 

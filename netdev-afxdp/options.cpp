@@ -16,7 +16,14 @@ namespace afxdp::netdev {
 
 namespace {
 
-constexpr afxdp_options kDefaults = {1, AFXDP_XDP_MODE_BEST_EFFORT, true};
+constexpr afxdp_options kDefaults = {
+    .n_rxq = 1,
+    .xdp_mode = AFXDP_XDP_MODE_BEST_EFFORT,
+    .use_need_wakeup = true,
+    .shared_umem = true,
+    .busy_poll_budget = 0,
+    .busy_poll_usecs = 20,
+};
 
 Error invalid(const std::string &ifname, const std::string &text)
 {
@@ -76,10 +83,22 @@ Result<bool> parse_bool(const std::string &ifname, const char *key,
                                "): must be true or false.");
 }
 
-bool operator==(const afxdp_options &a, const afxdp_options &b)
+// An integer from 'min' to 'max', the whole string.
+Result<uint32_t> parse_uint(const std::string &ifname, const char *key,
+                            const char *s, uint32_t def, uint32_t min,
+                            uint32_t max, const char *expected)
 {
-    return a.n_rxq == b.n_rxq && a.xdp_mode == b.xdp_mode &&
-           a.use_need_wakeup == b.use_need_wakeup;
+    if (!s) {
+        return def;
+    }
+    const char *end = s + std::strlen(s);
+    uint64_t n = 0;
+    auto [ptr, ec] = std::from_chars(s, end, n);
+    if (ec != std::errc() || ptr != end || n < min || n > max) {
+        return invalid(ifname, std::string("Invalid '") + key + "' (" + s +
+                                   "): must be " + expected + ".");
+    }
+    return uint32_t(n);
 }
 
 }  // namespace
@@ -101,14 +120,55 @@ Result<afxdp_options> parse_options(const std::string &ifname,
     if (!wakeup) {
         return wakeup.error();
     }
-    return afxdp_options{n_rxq.value(), mode.value(), wakeup.value()};
+    auto shared = parse_bool(ifname, "shared-umem", strings.shared_umem,
+                             kDefaults.shared_umem);
+    if (!shared) {
+        return shared.error();
+    }
+    auto budget = parse_uint(ifname, "busy-poll-budget",
+                             strings.busy_poll_budget,
+                             kDefaults.busy_poll_budget, 0, 65535,
+                             "an integer from 0 (off) to 65535");
+    if (!budget) {
+        return budget.error();
+    }
+    auto usecs = parse_uint(ifname, "busy-poll-usecs", strings.busy_poll_usecs,
+                            kDefaults.busy_poll_usecs, 1, INT32_MAX,
+                            "a positive integer");
+    if (!usecs) {
+        return usecs.error();
+    }
+    return afxdp_options{
+        .n_rxq = n_rxq.value(),
+        .xdp_mode = mode.value(),
+        .use_need_wakeup = wakeup.value(),
+        .shared_umem = shared.value(),
+        .busy_poll_budget = budget.value(),
+        .busy_poll_usecs = usecs.value(),
+    };
+}
+
+bool same_options(const afxdp_options &a, const afxdp_options &b)
+{
+    return a.n_rxq == b.n_rxq && a.xdp_mode == b.xdp_mode &&
+           a.use_need_wakeup == b.use_need_wakeup &&
+           a.shared_umem == b.shared_umem &&
+           a.busy_poll_budget == b.busy_poll_budget &&
+           a.busy_poll_usecs == b.busy_poll_usecs;
 }
 
 std::string to_string(const afxdp_options &o)
 {
-    return "n_rxq=" + std::to_string(o.n_rxq) +
-           ", xdp-mode=" + afxdp_xdp_mode_to_string(o.xdp_mode) +
-           ", use-need-wakeup=" + (o.use_need_wakeup ? "true" : "false");
+    std::string s = "n_rxq=" + std::to_string(o.n_rxq) +
+                    ", xdp-mode=" + afxdp_xdp_mode_to_string(o.xdp_mode) +
+                    ", use-need-wakeup=" +
+                    (o.use_need_wakeup ? "true" : "false") +
+                    ", shared-umem=" + (o.shared_umem ? "true" : "false");
+    if (o.busy_poll_budget) {
+        s += ", busy-poll-budget=" + std::to_string(o.busy_poll_budget) +
+             ", busy-poll-usecs=" + std::to_string(o.busy_poll_usecs);
+    }
+    return s;
 }
 
 PortOptions::PortOptions(std::string ifname)
@@ -123,7 +183,7 @@ PortOptions::Outcome PortOptions::update(const afxdp_option_strings &strings,
     if (!parsed) {
         return keep(parsed.error().message);
     }
-    const bool changed = !(parsed.value() == requested_);
+    const bool changed = !same_options(parsed.value(), requested_);
     requested_ = parsed.value();
     had_valid_ = true;
     error_.clear();

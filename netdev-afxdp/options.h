@@ -30,7 +30,7 @@
 #include <string>
 
 #include "netdev-afxdp/afxdp.h"
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 
 namespace afxdp::netdev {
 
@@ -42,6 +42,9 @@ namespace afxdp::netdev {
 Result<afxdp_options> parse_options(const std::string &ifname,
                                     const afxdp_option_strings &strings,
                                     std::optional<uint32_t> current_queues);
+
+// Whether 'a' and 'b' ask for the same port.
+bool same_options(const afxdp_options &a, const afxdp_options &b);
 
 class PortOptions {
 public:
@@ -77,7 +80,8 @@ private:
     std::string logged_;  // The reason logged last (once per reason).
 };
 
-// "n_rxq=2, xdp-mode=native, use-need-wakeup=true".
+// "n_rxq=2, xdp-mode=native, use-need-wakeup=true, shared-umem=true",
+// and the busy-poll options when busy polling is on.
 std::string to_string(const afxdp_options &);
 
 }  // namespace afxdp::netdev

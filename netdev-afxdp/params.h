@@ -2,11 +2,13 @@
  * The fixed geometry of our AF_XDP sockets, in one place.
  *
  * One chunk per frame, 4 KiB (a page: the aligned-mode UMEM layout the
- * kernel and every driver support).  Received data starts after the
- * kernel's XDP_PACKET_HEADROOM and our kFrameHeadroom, which is room for
- * OVS to push VLAN/MPLS/tunnel headers in place.  Transmitted frames are
- * copied to the same offset, so one maximum frame length holds for both
- * directions.
+ * kernel and every driver support).  One UMEM of kChunksPerUmem chunks
+ * (32 MiB) serves every queue of every port on a NUMA node (see
+ * shared_umem.h), each queue keeping only its share on its fill ring.  Received
+ * data starts after the kernel's XDP_PACKET_HEADROOM and our kFrameHeadroom,
+ * which is room for OVS to push VLAN/MPLS/tunnel headers in place.  Transmitted
+ * frames are copied to the same offset, so one maximum frame length holds for
+ * both directions.
  */
 #ifndef AFXDP_NETDEV_PARAMS_H
 #define AFXDP_NETDEV_PARAMS_H
@@ -21,9 +23,10 @@ namespace afxdp::netdev {
 
 inline constexpr uint32_t kChunkSize = 4096;
 inline constexpr uint32_t kFrameHeadroom = 128;
-inline constexpr uint32_t kRingSize = 2048;         // fill, comp, rx, tx.
-inline constexpr uint32_t kChunksPerSocket = 8192;  // 32 MiB of UMEM.
-inline constexpr uint32_t kBatch = 32;              // Ring/pool batch size.
+inline constexpr uint32_t kRingSize = 2048;       // fill, comp, rx, tx.
+inline constexpr uint32_t kMainLaneTxSize = 512;  // The main thread's tx.
+inline constexpr uint32_t kChunksPerUmem = 8192;  // 32 MiB of UMEM.
+inline constexpr uint32_t kBatch = 32;            // Ring batch size.
 // Megaflows one port's XDP fast path holds (flow table and counters; the
 // counters take 32 bytes per flow per CPU).
 inline constexpr uint32_t kMaxFastPathFlows = 16384;
@@ -37,13 +40,14 @@ inline constexpr uint32_t kMaxFrameLen = kChunkSize - kTxHeadroom;
 
 static_assert(umem::is_power_of_two(kChunkSize));
 static_assert(umem::is_power_of_two(kRingSize));
-static_assert(umem::is_power_of_two(kChunksPerSocket));
-// A chunk for every slot of the four rings, with none to spare: all of
-// them full at once (fill and rx full because OVS is not receiving, tx
-// and completion because the kernel is not transmitting) empties the pool.
-// Nothing breaks then: refill() posts only what the pool has, and a send
-// without a free chunk drops and counts (tx_dropped_no_chunk).
-static_assert(kChunksPerSocket >= 4 * kRingSize);
+static_assert(umem::is_power_of_two(kMainLaneTxSize));
+static_assert(umem::is_power_of_two(kChunksPerUmem));
+// One queue alone may have every one of its rings full at once (fill and
+// rx full because OVS is not receiving, tx and completion because the
+// kernel is not transmitting), which empties the pool: nothing breaks,
+// refill() posts only what the pool has, and a send without a free chunk
+// drops and counts (tx_dropped_no_chunk).
+static_assert(kChunksPerUmem >= 4 * kRingSize);
 
 }  // namespace afxdp::netdev
 

@@ -4,13 +4,14 @@
 #include "netdev-afxdp/port.h"
 
 #include <cerrno>
-#include <mutex>
 #include <new>
 
 #include "netdev-afxdp/device.h"
 #include "netdev-afxdp/log.h"
 #include "netdev-afxdp/log_hooks.h"
 #include "netdev-afxdp/params.h"
+#include "netdev-afxdp/umem_registry.h"
+#include "umem/page_mapping.h"
 
 namespace afxdp::netdev {
 
@@ -23,17 +24,25 @@ Port::~Port()
 {
     release_queues();
     program_.reset();
-    areas_.clear();
+    if (umem_) {
+        umem_->reclaim_expired();
+    }
+    umem_.reset();
 }
 
 void Port::release_queues() noexcept
 {
-    if (program_) {
-        for (const auto &s : sockets_) {
-            program_->unbind_queue(s->queue_id());
+    for (Queue &q : queues_) {
+        if (program_ && q.socket) {
+            program_->unbind_queue(q.socket->queue_id());
         }
+        umem_->detach(q.tag);
+        q.datapath.reset();
+        q.main_lane.reset();
+        q.socket.reset();
+        umem_->leave(q.tag);
     }
-    sockets_.clear();
+    queues_.clear();
 }
 
 void Port::detach_xdp() noexcept
@@ -41,6 +50,123 @@ void Port::detach_xdp() noexcept
     if (program_) {
         program_->detach();
     }
+}
+
+// ---- Opening ---------------------------------------------------------------
+
+Result<std::unique_ptr<XskSocket>> Port::open_socket(
+    uint32_t q, const Attempt &a, const afxdp_port_config &config, Queue *queue)
+{
+    XskSocketConfig sc;
+    sc.ifname = ifname_;
+    sc.queue_id = q;
+    sc.zero_copy = a.zero_copy;
+    sc.use_need_wakeup = config.use_need_wakeup;
+    sc.rx_size = sc.tx_size = sc.fill_size = sc.comp_size = kRingSize;
+
+    // Share the kernel UMEM of a socket bound in the same mode, if any
+    // will have us; else register the UMEM for this socket.
+    Error refused;
+    sc.umem_bind = UmemBind::kShare;
+    for (int fd : umem_->share_fds(a.zero_copy, config.use_need_wakeup)) {
+        sc.share_fd = fd;
+        auto s = XskSocket::create(sc, umem_->area());
+        if (s) {
+            queue->shares_kernel_umem = true;
+            return s;
+        }
+        refused = s.error();
+    }
+    sc.umem_bind = UmemBind::kRegister;
+    sc.share_fd = -1;
+    auto s = XskSocket::create(sc, umem_->area());
+    if (s && refused.code) {
+        umem_note_ = "queue " + std::to_string(q) +
+                     ": kernel refused to share the UMEM (" +
+                     strerror(refused.code) + "), registered its own";
+        log(AFXDP_LOG_INFO, "%s: %s", ifname_.c_str(), umem_note_.c_str());
+    }
+    return s;
+}
+
+void Port::open_main_lane(Queue *queue, const afxdp_port_config &config)
+{
+    XskSocketConfig sc;
+    sc.ifname = ifname_;
+    sc.queue_id = queue->socket->queue_id();
+    sc.umem_bind = UmemBind::kShareQueue;
+    sc.share_fd = queue->socket->fd();
+    sc.tx_size = kMainLaneTxSize;
+    auto s = XskSocket::create(sc, umem_->area());
+    if (!s) {
+        // The main thread then shares the PMDs' lane and lock.
+        log(AFXDP_LOG_DBG, "%s: no tx lane of its own for the main thread: %s",
+            ifname_.c_str(), s.error().message.c_str());
+        return;
+    }
+    if (config.busy_poll_budget) {
+        if (auto r = s.value()->set_busy_poll(config.busy_poll_budget,
+                                              config.busy_poll_usecs);
+            !r) {
+            log(AFXDP_LOG_WARN, "%s: main thread's tx lane: %s",
+                ifname_.c_str(), r.error().message.c_str());
+        }
+    }
+    queue->main_lane = std::move(s).value();
+    queue->datapath->set_main_lane(queue->main_lane->rings().tx,
+                                   queue->main_lane->fd());
+}
+
+Result<void> Port::open_queue(uint32_t q, const Attempt &a,
+                              const afxdp_port_config &config)
+{
+    auto tag = umem_->join();
+    if (!tag) {
+        return Error{tag.error().code, ifname_ + ": " + tag.error().message};
+    }
+    queues_.emplace_back();
+    Queue &queue = queues_.back();  // release_queues() undoes it all.
+    queue.tag = tag.value();
+
+    auto sock = open_socket(q, a, config, &queue);
+    if (!sock) {
+        return sock.error();
+    }
+    queue.socket = std::move(sock).value();
+    if (config.busy_poll_budget) {
+        if (auto r = queue.socket->set_busy_poll(config.busy_poll_budget,
+                                                 config.busy_poll_usecs);
+            !r) {
+            return Error{r.error().code, ifname_ + ": " + r.error().message};
+        }
+    }
+
+    XskQueueConfig qc;
+    qc.rings = queue.socket->rings();
+    qc.fd = queue.socket->fd();
+    qc.area = &umem_->area();
+    qc.owner_tag = queue.tag;
+    qc.use_need_wakeup = config.use_need_wakeup;
+    qc.busy_poll = config.busy_poll_budget != 0;
+    qc.tx_headroom = kTxHeadroom;
+    qc.max_frame_len = kMaxFrameLen;
+    qc.fill_target = umem_->fill_target();
+    queue.datapath = std::make_unique<XskQueue>(qc);
+    if (config.fast_path || config.rx_hash) {
+        queue.datapath->read_xdp_metadata(program_->meta_unsupported_flag());
+    }
+    // What the kernel made of it: a socket sharing another's kernel UMEM
+    // takes that one's mode.
+    umem_->attach(queue.tag, queue.datapath.get(), queue.socket->fd(),
+                  queue.socket->zero_copy(), config.use_need_wakeup);
+
+    if (auto r = program_->bind_queue(q, queue.socket->fd()); !r) {
+        return r.error();
+    }
+    if (q == 0) {
+        open_main_lane(&queue, config);
+    }
+    return {};
 }
 
 Result<void> Port::try_attempt(const Attempt &a,
@@ -58,43 +184,32 @@ Result<void> Port::try_attempt(const Attempt &a,
         }
         program_.emplace(std::move(prog).value());
     }
-
     for (uint32_t q = 0; q < config.n_queues; q++) {
-        umem::UmemConfig ucfg;
-        ucfg.n_chunks = kChunksPerSocket;
-        ucfg.chunk_size = kChunkSize;
-        ucfg.meta_size = config.meta_size;
-        ucfg.numa_node = config.numa_node;
-        auto area = umem::UmemArea::create(ucfg);
-        if (!area) {
-            const Error &e = area.error();
-            return Error{e.code, ifname_ + ": queue " + std::to_string(q) +
-                                     ": " + e.message};
-        }
-        areas_.push_back(std::move(area).value());
-
-        XskSocketConfig scfg;
-        scfg.ifname = ifname_;
-        scfg.queue_id = q;
-        scfg.zero_copy = a.zero_copy;
-        scfg.use_need_wakeup = config.use_need_wakeup;
-        scfg.attach_mode = a.attach;
-        auto sock = XskSocket::create(scfg, areas_.back()->share());
-        if (!sock) {
-            return sock.error();
-        }
-        sockets_.push_back(std::move(sock).value());
-        if (config.fast_path || config.rx_hash) {
-            sockets_.back()->queue().read_xdp_metadata(
-                program_->meta_unsupported_flag());
-        }
-
-        if (auto r = program_->bind_queue(q, sockets_.back()->fd()); !r) {
-            sockets_.pop_back();
+        if (auto r = open_queue(q, a, config); !r) {
             return r.error();
         }
     }
     return {};
+}
+
+Result<std::vector<Port::Attempt>> Port::attempts_for(afxdp_xdp_mode mode,
+                                                      const std::string &ifname)
+{
+    static const Port::Attempt kNativeZc{AFXDP_XDP_MODE_NATIVE_ZC,
+                                         XdpAttachMode::kNative, true};
+    static const Port::Attempt kNativeCopy{AFXDP_XDP_MODE_NATIVE,
+                                           XdpAttachMode::kNative, false};
+    static const Port::Attempt kGeneric{AFXDP_XDP_MODE_GENERIC,
+                                        XdpAttachMode::kGeneric, false};
+    switch (mode) {
+    case AFXDP_XDP_MODE_BEST_EFFORT:
+        return std::vector<Port::Attempt>{kNativeZc, kNativeCopy, kGeneric};
+    case AFXDP_XDP_MODE_NATIVE_ZC: return std::vector<Port::Attempt>{kNativeZc};
+    case AFXDP_XDP_MODE_NATIVE: return std::vector<Port::Attempt>{kNativeCopy};
+    case AFXDP_XDP_MODE_GENERIC: return std::vector<Port::Attempt>{kGeneric};
+    }
+    return Error{EINVAL,
+                 ifname + ": invalid XDP mode " + std::to_string(int(mode))};
 }
 
 Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
@@ -118,42 +233,38 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
                                  std::to_string(config.n_queues) + " > " +
                                  std::to_string(queues.value().current) + ")."};
     }
-
-    static const Attempt kNativeZc{AFXDP_XDP_MODE_NATIVE_ZC,
-                                   XdpAttachMode::kNative, true};
-    static const Attempt kNativeCopy{AFXDP_XDP_MODE_NATIVE,
-                                     XdpAttachMode::kNative, false};
-    static const Attempt kGeneric{AFXDP_XDP_MODE_GENERIC,
-                                  XdpAttachMode::kGeneric, false};
-    std::vector<Attempt> attempts;
-    switch (config.xdp_mode) {
-    case AFXDP_XDP_MODE_BEST_EFFORT:
-        attempts = {kNativeZc, kNativeCopy, kGeneric};
-        break;
-    case AFXDP_XDP_MODE_NATIVE_ZC: attempts = {kNativeZc}; break;
-    case AFXDP_XDP_MODE_NATIVE: attempts = {kNativeCopy}; break;
-    case AFXDP_XDP_MODE_GENERIC: attempts = {kGeneric}; break;
-    default:
-        return Error{EINVAL, ifname + ": invalid XDP mode " +
-                                 std::to_string(int(config.xdp_mode))};
+    auto attempts = attempts_for(config.xdp_mode, ifname);
+    if (!attempts) {
+        return attempts.error();
     }
 
     std::unique_ptr<Port> port(new Port(ifname, ifindex.value()));
+    auto umem = UmemRegistry::acquire(config.numa_node, config.meta_size,
+                                      config.n_queues, !config.private_umem);
+    if (!umem) {
+        return Error{umem.error().code, ifname + ": " + umem.error().message};
+    }
+    port->umem_ = std::move(umem).value();
+    port->umem_->reclaim_expired();
+
     Error last;
-    for (const Attempt &a : attempts) {
+    for (const Attempt &a : attempts.value()) {
         auto r = port->try_attempt(a, config);
         if (r) {
             port->mode_ = a.mode;
-            log(AFXDP_LOG_INFO, "%s: AF_XDP in XDP mode %s on %u queue(s)%s.",
+            log(AFXDP_LOG_INFO,
+                "%s: AF_XDP in XDP mode %s on %u queue(s)%s, UMEM %u (%s).",
                 ifname.c_str(), afxdp_xdp_mode_to_string(a.mode),
-                config.n_queues, config.use_need_wakeup ? ", need_wakeup" : "");
+                config.n_queues, config.use_need_wakeup ? ", need_wakeup" : "",
+                port->umem_->id(),
+                port->umem_->shareable() ? "shared" : "private");
             return port;
         }
         last = r.error();
         // Release what this attempt made; keep a native attachment for the
         // next attempt only if it attaches the same way.
         port->release_queues();
-        port->areas_.clear();
+        port->umem_note_.clear();
         if (config.xdp_mode == AFXDP_XDP_MODE_BEST_EFFORT) {
             log(AFXDP_LOG_DBG, "%s: XDP mode %s unavailable: %s",
                 ifname.c_str(), afxdp_xdp_mode_to_string(a.mode),
@@ -168,40 +279,39 @@ std::unique_ptr<Port> Port::make_unbound(std::string ifname)
     return std::unique_ptr<Port>(new Port(std::move(ifname), 0));
 }
 
+// ---- Datapath --------------------------------------------------------------
+
 int Port::queue_fd(uint32_t qid) const noexcept
 {
-    return qid < sockets_.size() ? sockets_[qid]->fd() : -1;
+    return qid < queues_.size() ? queues_[qid].socket->fd() : -1;
 }
 
 uint32_t Port::rx_burst(uint32_t qid, afxdp_rx_frame *frames,
                         uint32_t max) noexcept
 {
-    XskQueue &q = sockets_[qid]->queue();
+    XskQueue &q = *queues_[qid].datapath;
     q.refill();
     return q.rx_burst(frames, max);
 }
 
 uint32_t Port::tx_burst(uint32_t qid, const afxdp_tx_frame *frames, uint32_t n,
-                        bool concurrent) noexcept
+                        TxSharing sharing) noexcept
 {
-    XskQueue &q = sockets_[qid % sockets_.size()]->queue();
-    if (concurrent) {
-        std::lock_guard<umem::SpinLock> guard(q.tx_lock());
-        return q.tx_burst(frames, n);
-    }
-    return q.tx_burst(frames, n);
+    return queues_[qid % queues_.size()].datapath->tx_burst(frames, n, sharing);
 }
+
+// ---- Statistics and status -------------------------------------------------
 
 Result<void> Port::queue_stats(uint32_t qid, afxdp_queue_stats *out) const
 {
-    if (qid >= sockets_.size()) {
+    if (qid >= queues_.size()) {
         return Error{EINVAL, ifname_ + ": no queue " + std::to_string(qid) +
-                                 " (" + std::to_string(sockets_.size()) +
+                                 " (" + std::to_string(queues_.size()) +
                                  " queues)"};
     }
-    const XskSocket &s = *sockets_[qid];
-    XskQueueStats qs = s.queue().stats();
-    auto xs = s.statistics();
+    const Queue &queue = queues_[qid];
+    XskQueueStats qs = queue.datapath->stats();
+    auto xs = queue.socket->statistics();
     if (!xs) {
         return Error{xs.error().code, ifname_ + ": " + xs.error().message};
     }
@@ -216,18 +326,17 @@ Result<void> Port::queue_stats(uint32_t qid, afxdp_queue_stats *out) const
     out->tx_dropped_no_chunk = qs.tx_dropped_no_chunk;
     out->tx_dropped_ring_full = qs.tx_dropped_ring_full;
     out->tx_dropped_bad_len = qs.tx_dropped_bad_len;
+    out->tx_dropped_not_held = qs.tx_dropped_not_held;
     out->tx_kick_errors = qs.tx_kick_errors;
+    out->tx_zero_copy = qs.tx_zero_copy;
     out->rx_dropped = k.rx_dropped;
     out->rx_invalid_descs = k.rx_invalid_descs;
     out->tx_invalid_descs = k.tx_invalid_descs;
     out->rx_ring_full = k.rx_ring_full;
     out->rx_fill_ring_empty_descs = k.rx_fill_ring_empty_descs;
     out->tx_ring_empty_descs = k.tx_ring_empty_descs;
-    out->chunks_total = qs.chunks_total;
-    out->chunks_free = qs.chunks_free;
     out->chunks_fill = qs.chunks_fill;
     out->chunks_rx = qs.chunks_rx;
-    out->chunks_held = qs.chunks_held;
     out->chunks_tx = qs.chunks_tx;
     out->chunks_completion = qs.chunks_completion;
     return {};
@@ -236,11 +345,12 @@ Result<void> Port::queue_stats(uint32_t qid, afxdp_queue_stats *out) const
 std::string Port::take_events(afxdp_port_events *out)
 {
     afxdp_port_events totals = {};
-    for (const auto &s : sockets_) {
-        const XskQueueStats qs = s->queue().stats();
+    for (const Queue &q : queues_) {
+        const XskQueueStats qs = q.datapath->stats();
         totals.tx_dropped_no_chunk += qs.tx_dropped_no_chunk;
         totals.tx_dropped_ring_full += qs.tx_dropped_ring_full;
         totals.tx_dropped_bad_len += qs.tx_dropped_bad_len;
+        totals.tx_dropped_not_held += qs.tx_dropped_not_held;
         totals.tx_kick_errors += qs.tx_kick_errors;
     }
     auto taken = events_.take(totals, EventReport::Clock::now());
@@ -282,12 +392,8 @@ void Port::info(afxdp_port_info *out) const
         out->fast_path = program_->options().fast_path;
         out->rx_hash = program_->options().rx_hash;
     }
-    // One area per queue, all alike (try_attempt()).
-    out->umem_shared = false;
-    out->n_umems = uint32_t(areas_.size());
-    if (!areas_.empty()) {
-        out->umem_chunks = areas_.front()->n_chunks();
-        out->chunk_size = areas_.front()->chunk_size();
+    if (umem_) {
+        out->chunk_size = umem_->area().chunk_size();
     }
     out->frame_headroom = kRxHeadroom;
     out->ring_size = kRingSize;
@@ -295,6 +401,54 @@ void Port::info(afxdp_port_info *out) const
     if (auto queues = device_queues(ifname_)) {
         out->device_queues.current = queues.value().current;
         out->device_queues.max = queues.value().max;
+    }
+}
+
+void Port::umem_stats(afxdp_umem_stats *out) const
+{
+    *out = afxdp_umem_stats{};
+    if (!umem_) {
+        return;
+    }
+    umem_->reclaim_expired();
+    UmemStats s = umem_->stats();
+    out->chunks_total = s.chunks_total;
+    out->chunks_free = s.chunks_free;
+    out->chunks_cached = s.chunks_cached;
+    out->chunks_fill = s.chunks_fill;
+    out->chunks_rx = s.chunks_rx;
+    out->chunks_held = s.chunks_held;
+    out->chunks_tx = s.chunks_tx;
+    out->chunks_completion = s.chunks_completion;
+    out->chunks_reclaiming = s.chunks_reclaiming;
+    out->queues = s.queues;
+    out->release_errors = s.release_errors;
+    out->pool_overflows = s.pool_overflows;
+}
+
+void Port::umem_info(afxdp_umem_info *out) const
+{
+    *out = afxdp_umem_info{};
+    if (!umem_) {
+        return;
+    }
+    const umem::UmemArea &area = umem_->area();
+    out->id = umem_->id();
+    out->shared = umem_->shareable();
+    out->numa_node = umem_->numa_node();
+    out->size = area.size();
+    out->meta_size = area.slots().memory().mapped();
+    out->huge_pages = umem::page_kind_name(area.memory().kind());
+    for (const Queue &q : queues_) {
+        out->kernel_shared_queues += q.shares_kernel_umem;
+    }
+    out->note = umem_note_.c_str();
+    out->main_lane = !queues_.empty() && queues_[0].main_lane;
+    if (!queues_.empty()) {
+        XskSocket::BusyPoll bp = queues_[0].socket->busy_poll();
+        out->busy_poll_budget = bp.budget;
+        out->busy_poll_usecs = bp.usecs;
+        out->busy_poll_prefer = bp.prefer;
     }
 }
 

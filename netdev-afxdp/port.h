@@ -1,6 +1,7 @@
 /*
  * Port: one device opened for AF_XDP: our XDP program attached to it and
- * one socket (each with its own UMEM area, for now) per queue.
+ * one socket per queue, all on the UMEM of the port's NUMA node that the
+ * port shares with every other afxdp port there (SharedUmem).
  *
  * Opening picks the XDP mode.  Best-effort tries native with zero-copy,
  * then native in copy mode, then generic (skb) mode, and keeps the first
@@ -10,11 +11,17 @@
  * every queue's socket; a failed attempt releases everything it made before
  * the next one starts, so a fallback never leaves half a port behind.
  *
+ * Each queue's socket shares the kernel UMEM of a socket already bound on
+ * the UMEM in the same mode, or registers the UMEM itself when there is
+ * none or the kernel refuses (the port's UMEM status says which and why).
+ * Queue 0 also gets the main thread's tx lane (see XskQueue).
+ *
  * Internal steps return Errors; the C ABI logs the one that ends an open.
  *
- * Member order is destruction order, last to first: sockets, program, then
- * the port's references to the UMEM areas (retired; frames still held by
- * OVS keep an area mapped until they are released).
+ * Member order is destruction order, last to first: the queues (sockets
+ * closed, their chunks handed to the UMEM for reclaim), the program, then
+ * the port's reference to its UMEM (frames still held by OVS keep the
+ * memory mapped until they are released).
  */
 #ifndef AFXDP_NETDEV_PORT_H
 #define AFXDP_NETDEV_PORT_H
@@ -24,12 +31,13 @@
 #include <string>
 #include <vector>
 
+#include "umem/result.h"
 #include "netdev-afxdp/afxdp.h"
 #include "netdev-afxdp/event_report.h"
-#include "netdev-afxdp/result.h"
+#include "netdev-afxdp/shared_umem.h"
 #include "netdev-afxdp/xdp_program.h"
+#include "netdev-afxdp/xsk_queue.h"
 #include "netdev-afxdp/xsk_socket.h"
-#include "umem/umem_area.h"
 
 namespace afxdp::netdev {
 
@@ -53,7 +61,7 @@ public:
     {
         return program_ ? program_->fast_path_maps() : FastPathMaps{};
     }
-    uint32_t n_queues() const noexcept { return uint32_t(sockets_.size()); }
+    uint32_t n_queues() const noexcept { return uint32_t(queues_.size()); }
     // For afxdp/show (afxdp_port_get_info()); reads the device's queues.
     void info(afxdp_port_info *) const;
     int queue_fd(uint32_t qid) const noexcept;
@@ -62,7 +70,7 @@ public:
     uint32_t rx_burst(uint32_t qid, afxdp_rx_frame *frames,
                       uint32_t max) noexcept;
     uint32_t tx_burst(uint32_t qid, const afxdp_tx_frame *frames, uint32_t n,
-                      bool concurrent) noexcept;
+                      TxSharing sharing) noexcept;
 
     Result<void> queue_stats(uint32_t qid, afxdp_queue_stats *) const;
     // Summed over the queues (afxdp_port_traffic()).
@@ -70,6 +78,8 @@ public:
     // Counted since the previous call (EventReport); returns a line to log
     // as a warning, or "".
     std::string take_events(afxdp_port_events *);
+    void umem_stats(afxdp_umem_stats *) const;
+    void umem_info(afxdp_umem_info *) const;
 
     // A port with no queues and no program, bound to no device: lets unit
     // tests exercise the C ABI's argument checks without privileges.
@@ -83,15 +93,34 @@ private:
         XdpAttachMode attach;
         bool zero_copy;
     };
+    // One queue: its socket, the main thread's tx lane (queue 0), and the
+    // datapath over them; destroyed in that order, last to first.
+    struct Queue {
+        uint16_t tag = 0;  // Owner tag in the UMEM.
+        bool shares_kernel_umem = false;
+        std::unique_ptr<XskSocket> socket;
+        std::unique_ptr<XskSocket> main_lane;
+        std::unique_ptr<XskQueue> datapath;
+    };
+
+    static Result<std::vector<Attempt>> attempts_for(afxdp_xdp_mode mode,
+                                                     const std::string &ifname);
     Result<void> try_attempt(const Attempt &, const afxdp_port_config &);
+    Result<void> open_queue(uint32_t q, const Attempt &,
+                            const afxdp_port_config &);
+    Result<std::unique_ptr<XskSocket>> open_socket(uint32_t q, const Attempt &,
+                                                   const afxdp_port_config &,
+                                                   Queue *queue);
+    void open_main_lane(Queue *queue, const afxdp_port_config &);
     void release_queues() noexcept;
 
     std::string ifname_;
     int ifindex_;
     afxdp_xdp_mode mode_ = AFXDP_XDP_MODE_GENERIC;
-    std::vector<umem::AreaRef> areas_;
+    std::string umem_note_;  // Why a queue registered its own kernel UMEM.
+    std::shared_ptr<SharedUmem> umem_;
     std::optional<XdpProgram> program_;
-    std::vector<std::unique_ptr<XskSocket>> sockets_;
+    std::vector<Queue> queues_;
     EventReport events_{ifname_};
 };
 

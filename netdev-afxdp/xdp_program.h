@@ -21,7 +21,7 @@
 #include <string>
 
 #include "bpf/flow/flow_layout.h"
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 
 namespace afxdp::netdev {
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # perf/callgrind.sh [N]: instructions per packet of XskQueue's rx and tx
 # burst code (plus release and refill), counted by callgrind over N packets
-# (default 320000) on in-memory rings.  See perf/xsk_callgrind.cpp.
+# (default 320000) on in-memory rings, per part and per scenario (rx-drop,
+# forwarding between our ports, copying).  See perf/xsk_callgrind.cpp.
 #
 # Deterministic (no kernel, no timing), so it is the number to watch for
 # regressions in the provider's own per-packet cost.  Needs valgrind and
@@ -35,11 +36,20 @@ valgrind --tool=callgrind --collect-atstart=no \
 # part ("desc: Trigger: Client Request: <part>") and whose "totals:" line
 # holds the instructions (Ir) collected since the previous zeroing.
 printf '%-10s %12s %14s %10s\n' part packets instructions "Ir/packet"
-for part in rx_burst release refill tx_burst; do
+declare -A per
+for part in rx_burst release release1 refill tx_zc tx_burst; do
     f=$(grep -l "Client Request: $part\$" "$dir"/callgrind.out.* || true)
     [[ -n $f ]] || { echo "no callgrind dump for $part" >&2; exit 1; }
     ir=$(awk '/^(totals|summary):/ {print $2; exit}' "$f")
     pk=$(awk -v p="$part" '$1 == p {print $3}' "$dir/harness.out")
     awk -v part="$part" -v pk="$pk" -v ir="$ir" \
         'BEGIN { printf "%-10s %12d %14d %10.1f\n", part, pk, ir, ir / pk }'
+    per[$part]=$(awk -v pk="$pk" -v ir="$ir" 'BEGIN { printf "%.1f", ir / pk }')
 done
+
+# What a packet costs in our code per scenario.
+sum() { awk 'BEGIN { s = 0; for (i = 1; i < ARGC; i++) s += ARGV[i]; printf "%.1f", s }' "$@"; }
+echo
+echo "rx-drop    (rx_burst + release1 + refill): $(sum "${per[rx_burst]}" "${per[release1]}" "${per[refill]}")"
+echo "forwarding (rx_burst + tx_zc + refill):    $(sum "${per[rx_burst]}" "${per[tx_zc]}" "${per[refill]}")"
+echo "copying    (rx_burst + release + refill + tx_burst): $(sum "${per[rx_burst]}" "${per[release]}" "${per[refill]}" "${per[tx_burst]}")"

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 
 namespace afxdp::perf {
 

@@ -2,6 +2,11 @@
  * afxdp-xsk-callgrind: instructions per packet of the provider's own burst
  * code, counted by callgrind with the kernel out of the picture.
  *
+ * Parts: rx_burst, release (a batch), release1 (one by one, as OVS frees
+ * dropped packets), refill, tx_zc (forwarding a received frame by address,
+ * completion drain included) and tx_burst (copying an outside frame in,
+ * completion drain included).
+ *
  * Wall-clock benchmarks on veth measure mostly the kernel (copy-mode
  * transmit and the peer's receive run inside our sendto()).  This harness
  * drives netdev::XskQueue over in-memory rings instead (the FakeKernel of
@@ -62,8 +67,13 @@ struct Harness {
         }
         area = std::move(r).value();
         kernel = std::make_unique<FakeKernel>(kRingSize);
-        queue = std::make_unique<XskQueue>(kernel->rings(), area.get(), -1,
-                                           true, kTxHeadroom, kMaxFrameLen);
+        afxdp::netdev::XskQueueConfig qc;
+        qc.rings = kernel->rings();
+        qc.area = area.get();
+        qc.use_need_wakeup = true;
+        qc.tx_headroom = kTxHeadroom;
+        qc.max_frame_len = kMaxFrameLen;
+        queue = std::make_unique<XskQueue>(qc);
         return true;
     }
 };
@@ -75,55 +85,72 @@ struct Harness {
         CALLGRIND_TOGGLE_COLLECT;                                              \
     } while (0)
 
-// rx phase: the kernel fills the rx ring with a burst, we receive it
-// (rx_burst), give the chunks back (release_batch, what OVS's
-// dp_packet_delete ends in) and refill the fill ring.  Each of the three is
-// dumped on its own.
-void rx_phase(Harness &h, uint64_t n_packets, const char *which)
+// One measured part of a cycle.  Each cycle: the kernel fills the rx ring
+// with a burst, we receive it (rx_burst), then either give the chunks back
+// (rx-drop: release as OVS's per-packet dp_packet_delete does, or in one
+// batch) or send them out again by address (forwarding: tx_zc, which
+// first drains the previous burst's completions), and refill the fill
+// ring.  Only the named part is counted.
+bool is(const char *part, const char *name)
+{
+    return !std::strcmp(part, name);
+}
+
+void rx_cycle(Harness &h, uint64_t n_packets, const char *part)
 {
     afxdp_rx_frame frames[kBatch];
     void *metas[kBatch];
+    afxdp_tx_frame tx[kBatch];
     h.queue->refill();
     uint64_t done = 0;
     while (done < n_packets) {
         h.kernel->receive(kBatch, kFrameLen, kRxHeadroom, h.area->base());
         uint32_t got;
-        if (!std::strcmp(which, "rx_burst")) {
+        if (is(part, "rx_burst")) {
             MEASURED(got = h.queue->rx_burst(frames, kBatch));
         } else {
             got = h.queue->rx_burst(frames, kBatch);
-        }
-        for (uint32_t i = 0; i < got; i++) {
-            metas[i] = frames[i].meta;
-        }
-        if (!std::strcmp(which, "release")) {
-            MEASURED(afxdp::umem::UmemArea::release_batch(metas, got));
-        } else {
-            afxdp::umem::UmemArea::release_batch(metas, got);
-        }
-        if (!std::strcmp(which, "refill")) {
-            MEASURED(h.queue->refill());
-        } else {
-            h.queue->refill();
         }
         if (got == 0) {
             std::fprintf(stderr, "rx stalled after %llu packets\n",
                          static_cast<unsigned long long>(done));
             std::exit(1);
         }
+        for (uint32_t i = 0; i < got; i++) {
+            metas[i] = frames[i].meta;
+            tx[i] = {static_cast<char *>(frames[i].chunk) + frames[i].headroom,
+                     frames[i].len, frames[i].meta};
+        }
+        if (is(part, "release1")) {
+            MEASURED(for (uint32_t i = 0; i < got;
+                          i++) { afxdp::umem::UmemArea::release(metas[i]); });
+        } else if (is(part, "release")) {
+            MEASURED(afxdp::umem::UmemArea::release_batch(metas, got));
+        } else if (is(part, "tx_zc")) {
+            MEASURED(h.queue->tx_burst(tx, got));
+            h.kernel->transmit(kBatch);
+        } else {
+            afxdp::umem::UmemArea::release_batch(metas, got);
+        }
+        if (is(part, "refill")) {
+            MEASURED(h.queue->refill());
+        } else {
+            h.queue->refill();
+        }
         done += got;
     }
 }
 
-// tx phase: we copy a burst onto the tx ring (tx_burst, which first drains
-// the completion ring back to the pool), the kernel "transmits" it.
-void tx_phase(Harness &h, uint64_t n_packets)
+// Copying tx: frames from outside the UMEM (a tap, a copy made by OVS) are
+// copied into chunks (tx_burst, which first drains the completion ring),
+// the kernel "transmits" them.
+void tx_copy_cycle(Harness &h, uint64_t n_packets)
 {
     static char payload[kFrameLen];
     std::memset(payload, 0x5a, sizeof payload);
     afxdp_tx_frame frames[kBatch];
     for (auto &f : frames) {
-        f = {payload, kFrameLen};
+        f = {payload, kFrameLen, nullptr};
     }
     uint64_t done = 0;
     while (done < n_packets) {
@@ -149,16 +176,18 @@ int main(int argc, char **argv)
                      kBatch);
         return 2;
     }
-    // A separate queue per phase: each starts from the same state, and the
-    // warm-up (first refill, first faults) is outside the dumped totals.
-    const char *rx_parts[] = {"rx_burst", "release", "refill"};
+    // A separate queue per part: each starts from the same state, and the
+    // warm-up (first refill, first faults, the thread's cache) is outside
+    // the dumped totals.
+    const char *rx_parts[] = {"rx_burst", "release", "release1", "refill",
+                              "tx_zc"};
     for (const char *part : rx_parts) {
         Harness h;
         if (!h.init())
             return 1;
-        rx_phase(h, uint64_t{kBatch} * 64, part);  // Warm-up.
+        rx_cycle(h, uint64_t{kBatch} * 64, part);  // Warm-up.
         CALLGRIND_ZERO_STATS;
-        rx_phase(h, n, part);
+        rx_cycle(h, n, part);
         CALLGRIND_DUMP_STATS_AT(part);
         std::printf("%s packets %llu\n", part,
                     static_cast<unsigned long long>(n));
@@ -167,9 +196,9 @@ int main(int argc, char **argv)
         Harness h;
         if (!h.init())
             return 1;
-        tx_phase(h, uint64_t{kBatch} * 64);
+        tx_copy_cycle(h, uint64_t{kBatch} * 64);
         CALLGRIND_ZERO_STATS;
-        tx_phase(h, n);
+        tx_copy_cycle(h, n);
         CALLGRIND_DUMP_STATS_AT("tx_burst");
         std::printf("tx_burst packets %llu\n",
                     static_cast<unsigned long long>(n));

@@ -6,7 +6,10 @@
 #include "umem/chunk_pool.h"
 
 #include <cassert>
+#include <cinttypes>
 #include <mutex>
+
+#include "umem/report.h"
 
 namespace afxdp::umem {
 
@@ -33,16 +36,35 @@ uint32_t ChunkPool::get_batch(uint64_t *out, uint32_t n) noexcept
     return got;
 }
 
-void ChunkPool::put_batch(const uint64_t *addrs, uint32_t n) noexcept
+uint32_t ChunkPool::put_batch(const uint64_t *addrs, uint32_t n) noexcept
 {
-    std::lock_guard<SpinLock> guard(lock_);
-    uint32_t n_free = n_free_.load(std::memory_order_relaxed);
-    assert(n <= capacity_ - n_free);
-    uint64_t *top = &stack_[n_free];
-    for (uint32_t i = 0; i < n; i++) {
-        *top++ = addrs[i];
+    uint32_t taken;
+    {
+        std::lock_guard<SpinLock> guard(lock_);
+        uint32_t n_free = n_free_.load(std::memory_order_relaxed);
+        uint32_t room = capacity_ - n_free;
+        taken = n <= room ? n : room;
+        uint64_t *top = &stack_[n_free];
+        for (uint32_t i = 0; i < taken; i++) {
+            *top++ = addrs[i];
+        }
+        n_free_.store(n_free + taken, std::memory_order_relaxed);
     }
-    n_free_.store(n_free + n, std::memory_order_relaxed);
+    if (taken < n) [[unlikely]] {
+        refuse(n - taken);
+    }
+    return taken;
+}
+
+void ChunkPool::refuse(uint32_t n) noexcept
+{
+    uint64_t before = overflows_.fetch_add(n, std::memory_order_relaxed);
+    if (should_report(before, before + n)) {
+        report_error("chunk pool of %u chunks: refused %u chunk(s) that "
+                     "would overflow it (a chunk released twice?); %" PRIu64
+                     " refused so far",
+                     capacity_, n, before + n);
+    }
 }
 
 }  // namespace afxdp::umem

@@ -13,6 +13,16 @@
  * thread last held them.  Every operation is therefore a batch taken under
  * one short spin lock, so the lock cost is paid once per 32 frames rather
  * than once per frame.  free_count() is readable without the lock (stats).
+ *
+ * Pushing more chunks than the pool has room for can only be a caller's
+ * bug (a chunk released twice).  It is checked in every build: the excess
+ * is refused, counted (overflows()) and reported, and the stack never
+ * grows past its allocation.
+ *
+ * Layout: the fields every operation reads but nobody writes (capacity,
+ * the stack's address) share a cache line; the lock and the count, which
+ * every operation writes, have one of their own, so that a thread spinning
+ * on the lock does not keep invalidating the line the holder reads.
  */
 #ifndef AFXDP_UMEM_CHUNK_POOL_H
 #define AFXDP_UMEM_CHUNK_POOL_H
@@ -44,10 +54,11 @@ public:
     // be fewer than 'n', 0 when empty).
     uint32_t get_batch(uint64_t *out, uint32_t n) noexcept;
 
-    // Hot path.  Pushes 'n' chunk addresses.  Pushing more chunks than the
-    // pool was created with is a caller bug (asserted in debug builds).
-    void put_batch(const uint64_t *addrs, uint32_t n) noexcept;
-    void put(uint64_t addr) noexcept { put_batch(&addr, 1); }
+    // Hot path.  Pushes 'n' chunk addresses; returns how many were taken,
+    // which is 'n' unless the pool would overflow (a caller's bug: the
+    // rest is refused, counted and reported).
+    uint32_t put_batch(const uint64_t *addrs, uint32_t n) noexcept;
+    uint32_t put(uint64_t addr) noexcept { return put_batch(&addr, 1); }
 
     uint32_t free_count() const noexcept
     {
@@ -55,12 +66,23 @@ public:
     }
     uint32_t capacity() const noexcept { return capacity_; }
 
+    // Chunks refused by put_batch() because they would have overflowed.
+    uint64_t overflows() const noexcept
+    {
+        return overflows_.load(std::memory_order_relaxed);
+    }
+
 private:
-    const uint32_t capacity_;
+    void refuse(uint32_t n) noexcept;
+
+    alignas(64) const uint32_t capacity_;
     std::unique_ptr<uint64_t[]> stack_;  // stack_[n_free_ - 1] is the top.
-    SpinLock lock_;
+
+    alignas(64) SpinLock lock_;
     // Written under lock_ only; atomic so stats may read it without it.
     std::atomic<uint32_t> n_free_;
+
+    alignas(64) std::atomic<uint64_t> overflows_{0};  // Error path only.
 };
 
 }  // namespace afxdp::umem

@@ -12,14 +12,17 @@
  * dp_packet)); nothing here knows OVS types.
  *
  * Each slot starts on a cache line (stride rounded up to 64 bytes) so that
- * two frames handled by different threads never share a line.
+ * two frames handled by different threads never share a line.  The slots
+ * live in a PageMapping (huge pages when available, like the UMEM): OVS
+ * touches a frame's dp_packet as often as its data.
  */
 #ifndef AFXDP_UMEM_METADATA_SLOTS_H
 #define AFXDP_UMEM_METADATA_SLOTS_H
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+
+#include "umem/page_mapping.h"
 
 namespace afxdp::umem {
 
@@ -28,13 +31,6 @@ class UmemArea;
 struct SlotHeader {
     UmemArea *owner;
     uint32_t chunk;  // Chunk index in the owner's UMEM.
-};
-
-// Frees slot memory the way it was allocated.
-struct SlotMemoryFree {
-    size_t bytes = 0;
-    bool numa = false;
-    void operator()(char *p) const noexcept;
 };
 
 class MetadataSlots {
@@ -47,18 +43,19 @@ public:
 
     // Allocates 'n_slots' slots of 'meta_size' caller bytes on NUMA node
     // 'numa_node' (or anywhere if negative), all headers pointing at
-    // 'owner'.  Returns an empty object (ok() false) on allocation failure.
+    // 'owner'.  Returns an empty object (ok() false) when the memory
+    // cannot be mapped; throws std::bad_alloc only.
     MetadataSlots(UmemArea *owner, uint32_t n_slots, uint32_t meta_size,
-                  int numa_node) noexcept;
+                  int numa_node);
     MetadataSlots(const MetadataSlots &) = delete;
     MetadataSlots &operator=(const MetadataSlots &) = delete;
 
-    bool ok() const noexcept { return base_ != nullptr; }
+    bool ok() const noexcept { return memory_.data() != nullptr; }
 
     // Hot path: caller pointer of slot 'index'.
     void *slot(uint32_t index) const noexcept
     {
-        return base_.get() + size_t(index) * stride_ + kHeaderSize;
+        return memory_.data() + size_t(index) * stride_ + kHeaderSize;
     }
 
     // Hot path: the header of the slot whose caller pointer is 'caller'.
@@ -68,8 +65,12 @@ public:
                                               kHeaderSize);
     }
 
+    // Slot 0's caller pointer: slot(i) == first() + i * stride(), for
+    // loops that keep both in registers.
+    char *first() const noexcept { return memory_.data() + kHeaderSize; }
     size_t stride() const noexcept { return stride_; }
     uint32_t n_slots() const noexcept { return n_slots_; }
+    const PageMapping &memory() const noexcept { return memory_; }
 
     static size_t stride_for(uint32_t meta_size) noexcept
     {
@@ -79,7 +80,7 @@ public:
 private:
     uint32_t n_slots_;
     size_t stride_;
-    std::unique_ptr<char, SlotMemoryFree> base_;
+    PageMapping memory_;
 };
 
 }  // namespace afxdp::umem

@@ -6,8 +6,9 @@
  * the threads contending for them are OVS PMD threads that never sleep
  * anyway.  So a test-and-test-and-set spin on std::atomic_flag, with a CPU
  * pause while waiting, is both cheaper and simpler than std::mutex.  Never
- * hold it across anything that may block (the tx lock covers the
- * non-blocking MSG_DONTWAIT kick only).
+ * hold it across anything that may block, nor across a syscall or a copy:
+ * the tx lanes hold it to write descriptors only.  try_lock() is for
+ * work that another holder does anyway (draining a completion ring).
  */
 #ifndef AFXDP_UMEM_SPIN_LOCK_H
 #define AFXDP_UMEM_SPIN_LOCK_H
@@ -29,6 +30,13 @@ public:
                 cpu_relax();
             }
         }
+    }
+
+    // Takes the lock only if nobody holds it: never waits.
+    bool try_lock() noexcept
+    {
+        return !flag_.test(std::memory_order_relaxed) &&
+               !flag_.test_and_set(std::memory_order_acquire);
     }
 
     void unlock() noexcept { flag_.clear(std::memory_order_release); }

@@ -16,7 +16,7 @@
 #include <memory>
 
 #include "bpf/flow/flow_layout.h"
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 #include "netdev-afxdp/xdp_program.h"
 
 namespace afxdp::offload {

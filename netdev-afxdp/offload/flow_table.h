@@ -46,7 +46,7 @@
 #include "netdev-afxdp/offload/mask_table.h"
 #include "netdev-afxdp/offload/output_registry.h"
 #include "netdev-afxdp/offload/translate.h"
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 
 namespace afxdp::offload {
 

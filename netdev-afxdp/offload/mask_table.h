@@ -28,7 +28,7 @@
 #include <cstdint>
 
 #include "bpf/flow/flow_layout.h"
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 
 namespace afxdp::offload {
 

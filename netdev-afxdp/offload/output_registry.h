@@ -48,7 +48,7 @@
 #include "bpf/flow/flow_layout.h"
 #include "netdev-afxdp/offload/flow_maps.h"
 #include "netdev-afxdp/offload/xdp_features.h"
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 
 namespace afxdp::offload {
 

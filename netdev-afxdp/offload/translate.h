@@ -25,7 +25,7 @@
 
 #include "bpf/flow/flow_layout.h"
 #include "netdev-afxdp/offload/afxdp_offload.h"
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 
 namespace afxdp::offload {
 

@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "netdev-afxdp/result.h"
+#include "umem/result.h"
 
 namespace afxdp::offload {
 

@@ -11,10 +11,13 @@
 #     link id is bpftool's link of that program;
 #   - each queue is polled by the PMD core dpif-netdev/pmd-rxq-show names,
 #     and, once P1 is made afxdp-nonpmd, by the main thread;
-#   - one UMEM per queue of 8192 chunks of 4096 bytes, and on each queue,
-#     once traffic stopped, free+fill+rx+held+tx+completion == total with
-#     nothing held;
-#   - XDP_STATISTICS and the tx drop reasons are there, no kick errors;
+#   - the UMEM is the one status:umem names, shared by both ports' queues
+#     (statistics umem_queues), 8192 chunks of 4096 bytes, on the memory
+#     status:umem-huge-pages names; once traffic stopped,
+#     free+fill+rx+held+tx+completion == total with nothing held, and no
+#     release error or pool overflow;
+#   - XDP_STATISTICS, the packet counts and the tx drop reasons are there,
+#     no kick errors;
 #   - the fast path has exactly the fully offloaded flows that its BPF flow
 #     table and dpctl/dump-flows type=offloaded have (at least the UDP one).
 # shellcheck source=lib.sh
@@ -85,8 +88,13 @@ want="id $prog, link id $link, fast path on, rx hash on"
 [[ $(field "$b" "xdp program") == "$want" ]] ||
     fail "xdp program '$(field "$b" "xdp program")', bpftool: $want"
 
-[[ $(field "$b" umem) == "one per queue (2), each 8192 chunks of 4096 bytes (33554432 bytes), frame headroom 384" ]] ||
-    fail "umem '$(field "$b" umem)'"
+umem_queues=$(iface_stat "$P0" umem_queues)
+((umem_queues >= 4)) || fail "$P0: umem_queues $umem_queues, 2 ports of 2 queues share it"
+want="$(iface_status "$P0" umem), 8192 chunks of 4096 bytes (33554432 bytes), frame headroom 384, huge pages $(iface_status "$P0" umem-huge-pages), $umem_queues queues"
+[[ $(field "$b" umem) == "$want" && $want == shared,* ]] ||
+    fail "umem '$(field "$b" umem)', status and statistics: '$want'"
+[[ $(iface_status "$P1" umem) == $(iface_status "$P0" umem) ]] ||
+    fail "$P1 is on UMEM '$(iface_status "$P1" umem)', $P0 on '$(iface_status "$P0" umem)'"
 
 # Queues and their PMD.
 rxq_core() {
@@ -101,37 +109,41 @@ for q in 0 1; do
         fail "queue $q: '$(field "$b" "queue $q")', pmd-rxq-show: core $core"
 done
 
-# Chunks, once quiescent.  A queue's "chunks:" line follows its "queue N:".
+# Chunks, once quiescent: the UMEM's "chunks:" line follows "umem:".
 chunks_balance() {
-    local q line
-    for q in 0 1; do
-        line=$(block "$P0" | sed -n "/^  queue $q: /,/^  queue /s/^    chunks: //p")
-        python3 - "$line" <<'EOF' || return 1
-import sys
-f = dict(kv.split(" ") for kv in sys.argv[1].split(", "))
-f = {k: int(v) for k, v in f.items()}
+    local line
+    line=$(block "$P0" | sed -n '/^  umem: /{n;s/^    chunks: //p}')
+    python3 - "$line" <<'EOF'
+import re, sys
+# "total 8192, free 6100 (cached 60), fill 2048 (reclaiming 0), rx 0, ..."
+f = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", sys.argv[1])}
 parts = ("free", "fill", "rx", "held", "tx", "completion")
-ok = f["total"] == 8192 and f["held"] == 0 and \
+ok = all(k in f for k in parts + ("total", "cached", "reclaiming")) and \
+    f["total"] == 8192 and f["held"] == 0 and \
     sum(f[k] for k in parts) == f["total"]
 sys.exit(0 if ok else 1)
 EOF
-    done
 }
 wait_until 10 chunks_balance || {
     block "$P0" >&2
     fail "chunks do not add up to 8192 with none held"
 }
+[[ $(block "$P0" | sed -n '/^  umem: /{n;n;s/^    errors: //p}') == "release 0, pool overflow 0" ]] ||
+    fail "UMEM errors: $(block "$P0" | sed -n '/^  umem: /,+2p')"
 b=$(block "$P0")
 for q in 0 1; do
     sed -n "/^  queue $q: /,/^  queue /p" <<<"$b" |
         grep -Eq '^    xdp statistics: rx_dropped [0-9]+, rx_invalid_descs [0-9]+, tx_invalid_descs [0-9]+, rx_ring_full [0-9]+, rx_fill_ring_empty_descs [0-9]+, tx_ring_empty_descs [0-9]+$' ||
         fail "queue $q: no XDP_STATISTICS line"
     sed -n "/^  queue $q: /,/^  queue /p" <<<"$b" |
-        grep -Eq '^    tx drops: no_chunk [0-9]+, ring_full [0-9]+, bad_len [0-9]+; kick errors 0$' ||
+        grep -Eq '^    tx drops: no_chunk [0-9]+, ring_full [0-9]+, bad_len [0-9]+, not_held 0; kick errors 0$' ||
         fail "queue $q: no drop reasons, or kick errors"
     sed -n "/^  queue $q: /,/^  queue /p" <<<"$b" |
         grep -Eq '^    rings of 2048: rx [0-9]+, completion [0-9]+, fill\+kernel [0-9]+, tx\+kernel [0-9]+$' ||
         fail "queue $q: no ring levels"
+    sed -n "/^  queue $q: /,/^  queue /p" <<<"$b" |
+        grep -Eq '^    packets: rx [0-9]+, tx [0-9]+ \(by address [0-9]+\)$' ||
+        fail "queue $q: no packet counts"
 done
 
 # The fast path's flows, three ways: the UDP flow, and whatever else
@@ -161,5 +173,6 @@ main_polls() {
 wait_until 10 main_polls || fail "afxdp-nonpmd $P1 not polled by main: $np"
 FLOWS=$FLOWS_SHOWN
 log "afxdp/show agrees with status, bpftool ($prog, link $link)," \
-    "pmd-rxq-show, the chunk balance and the fast path ($FLOWS)"
+    "pmd-rxq-show, the shared UMEM ($umem_queues queues), the chunk" \
+    "balance and the fast path ($FLOWS)"
 sys_finish

@@ -46,38 +46,8 @@ N1=$(topo_ns_if 1)
 
 # ---- chunk accounting ------------------------------------------------------
 
-# chunks IFNAME: prints "lost held report"; lost = total - sum of states over
-# all queues.
-chunks() {
-    vsctl get interface "$1" statistics | tr -d '{} ' | tr ',' '\n' |
-        awk -F= '
-        $1 ~ /^q[0-9]+_chunks_/ {
-            split($1, a, "_chunks_"); q = a[1]; s = a[2]
-            if (s == "total") total[q] = $2; else sum[q] += $2
-            if (s == "held") held += $2
-            r = r " " $1 "=" $2
-        }
-        END {
-            lost = 0; n = 0
-            for (q in total) { lost += total[q] - sum[q]; n++ }
-            if (n == 0) { print "-1 -1 none"; exit }
-            print lost, held + 0, r
-        }'
-}
-chunks_back() {
-    local lost held
-    read -r lost held _ < <(chunks "$1")
-    [[ $lost == 0 && $held == 0 ]]
-}
-check_chunks() {
-    local lost held rest
-    wait_until 20 chunks_back "$1" || true
-    read -r lost held rest < <(chunks "$1")
-    log "$1: chunks lost $lost, held $held:$rest"
-    [[ $lost == 0 && $held == 0 ]] ||
-        fail "$1: chunks do not balance after the bad frames (lost $lost," \
-            "held $held)"
-}
+# check_chunks IFNAME: the port's UMEM balances, none held (lib.sh).
+check_chunks() { check_umem "$1"; }
 
 vswitchd_alive() {
     pid_alive "$VSWITCHD_PID" || fail "ovs-vswitchd died (PID $VSWITCHD_PID)"

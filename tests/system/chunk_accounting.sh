@@ -1,69 +1,20 @@
 #!/usr/bin/env bash
-# Every UMEM chunk is accounted for.  The provider exports per-queue chunk
-# counters as custom statistics (q<N>_chunks_<state>); once traffic has
-# stopped, free + fill + rx + held + tx + completion == total on every queue
-# of both ports, after traffic in both directions, and total never changes.
+# Every UMEM chunk is accounted for.  Both ports share one UMEM (their NUMA
+# node's); its balance is exported on each port as custom statistics
+# (umem_chunks_<state>).  Once traffic has stopped, free + fill + rx + held +
+# tx + completion == total, none is held, after traffic in both directions,
+# and the total never changes.  Both ports report the same UMEM.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-STATES=(free fill rx held tx completion)
-
-# chunk_stats IFNAME: "key value" lines of the q<N>_chunks_* statistics.
-chunk_stats() {
-    vsctl get interface "$1" statistics | tr -d '{} ' | tr ',' '\n' |
-        tr '=' ' ' | grep -E '^q[0-9]+_chunks_' || true
-}
-
-# balanced IFNAME: true when every queue's counters add up; sets TOTALS to
-# "q0=T q1=T ..." and REPORT to a readable summary.
-balanced() {
-    local ifname=$1 q sum total s v ok=0
-    declare -A c=()
-    while read -r k v; do c[$k]=$v; done < <(chunk_stats "$ifname")
-    TOTALS=
-    REPORT=
-    for q in $(printf '%s\n' "${!c[@]}" | sed -n 's/^q\([0-9]*\)_chunks_total$/\1/p' | sort -n); do
-        total=${c[q${q}_chunks_total]}
-        sum=0
-        REPORT+="q$q: total=$total"
-        for s in "${STATES[@]}"; do
-            v=${c[q${q}_chunks_$s]:-}
-            if [[ -z $v ]]; then
-                REPORT+=" $s=MISSING"
-                ok=1
-                continue
-            fi
-            sum=$((sum + v))
-            REPORT+=" $s=$v"
-        done
-        REPORT+=" (sum $sum); "
-        TOTALS+="q$q=$total "
-        ((total > 0 && sum == total)) || ok=1
-    done
-    [[ -n $TOTALS ]] || {
-        REPORT="no q<N>_chunks_total in $(vsctl get interface "$ifname" statistics)"
-        return 1
-    }
-    return $ok
-}
-
-# check_balanced IFNAME: waits for a statistics refresh that balances (a
-# snapshot taken while a PMD still held frames may not), then checks that
-# the totals did not change since the first check.
-declare -A first_totals
+declare -A first_total
 check_balanced() {
-    local ifname=$1
-    wait_until 15 balanced "$ifname" || {
-        balanced "$ifname" || true
-        fail "$ifname: chunks do not add up: $REPORT"
-    }
-    balanced "$ifname"
-    if [[ -z ${first_totals[$ifname]:-} ]]; then
-        first_totals[$ifname]=$TOTALS
-    elif [[ ${first_totals[$ifname]} != "$TOTALS" ]]; then
-        fail "$ifname: chunk totals changed: ${first_totals[$ifname]}-> $TOTALS"
+    check_umem "$1"
+    if [[ -z ${first_total[$1]:-} ]]; then
+        first_total[$1]=$UMEM_TOTAL
+    elif [[ ${first_total[$1]} != "$UMEM_TOTAL" ]]; then
+        fail "$1: chunk total changed: ${first_total[$1]} -> $UMEM_TOTAL"
     fi
-    log "$ifname: $REPORT"
 }
 
 # wait_stats_cover IFNAME KEY MIN: the statistics column shows KEY >= MIN,
@@ -77,6 +28,10 @@ wait_stats_cover() {
 sys_setup
 check_balanced "$P0"
 check_balanced "$P1"
+u0=$(iface_status "$P0" umem)
+u1=$(iface_status "$P1" umem)
+[[ $u0 == shared* && $u0 == "$u1" ]] ||
+    fail "the ports do not share one UMEM: '$u0' and '$u1'"
 
 # Traffic both ways, then a TCP stream (bursts, many frames in flight).
 check_ping_all

@@ -5,7 +5,8 @@
 # after each kill no AF_XDP socket and no XDP program is left in the
 # switch namespace, and after each restart (the ports come back from the
 # database) every port has exactly one program, ours, the socket count is
-# one per queue, and forwarding resumes.  After the last restart the
+# one per queue plus one per port (the main thread's tx lane), and
+# forwarding resumes.  After the last restart the
 # daemon stops normally and leaves nothing behind either.
 #
 # AFXDP_FAULT_KILLS (default 5; the long variant runs 20) sets the number
@@ -19,7 +20,8 @@ source "$(dirname "$0")/fault_lib.sh"
 
 RATE=${AFXDP_FAULT_RATE:-100000}
 
-# P0 with two queues, P1 with one: three sockets while running.
+# P0 with two queues, P1 with one: three queues' sockets and the two ports'
+# main-thread tx lanes while running.
 topo_add_host 0 2
 topo_add_host 1
 pin_tx_queue0 0
@@ -29,7 +31,7 @@ ovs_add_afxdp_port "$BR" "$P0" n_rxq=2
 ovs_add_afxdp_port "$BR" "$P1"
 port_wait_ready "$P0"
 port_wait_ready "$P1"
-XSKS=3
+XSKS=$(xsk_sockets 3 2)
 
 # check_running WHEN: the expected kernel objects, and forwarding.
 check_running() {

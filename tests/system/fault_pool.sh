@@ -3,9 +3,9 @@
 # than OVS gives them back, and must then drop, count the drops, and carry
 # on once OVS catches up.  OVS cannot hold received frames for long (ipf
 # and the upcall path copy them, output batches hold at most a burst), and
-# each socket's pool (8192 chunks) is four times any ring, so the pool
-# itself cannot run dry through the rings; starving the fill ring is what
-# a flood can do.  Two ways:
+# each queue keeps only its share of the shared UMEM (8192 chunks) on its
+# fill ring, so the pool itself cannot run dry through the rings; starving
+# the fill ring is what a flood can do.  Two ways:
 #  1. afxdp-pktgen floods P0 as fast as it can while every frame is
 #     copied into P1's tx ring (OpenFlow: P0 -> P1, the slow path of this
 #     port pair): the PMD falls behind the generator;
@@ -16,7 +16,7 @@
 # and in rx_dropped; ovs-appctl answered throughout phase 1; once the flood
 # stops a ping crosses within seconds, a moderate stream is delivered in
 # full (the fill ring is whole again), and every chunk is back: none held,
-# the per-queue counters add up.
+# the UMEM's counters add up.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=fault_lib.sh

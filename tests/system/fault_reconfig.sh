@@ -119,8 +119,10 @@ fi
 ((rssN - rss1 <= RSS_SLACK_KB)) ||
     fail "ovs-vswitchd RSS grew by $((rssN - rss1)) kB over $((CYCLES - 1))" \
         "cycles (slack $RSS_SLACK_KB kB)"
-# One socket per queue: P0 and P1 with 2 queues each.
-[[ $(xsk_count) == 4 ]] || fail "expected 4 AF_XDP sockets, found $(xsk_count)"
+# One socket per queue, P0 and P1 with 2 queues each, and one main-thread
+# tx lane per port.
+[[ $(xsk_count) == $(xsk_sockets 4 2) ]] ||
+    fail "expected $(xsk_sockets 4 2) AF_XDP sockets, found $(xsk_count)"
 check_one_prog "$P0"
 check_one_prog "$P1"
 sys_finish

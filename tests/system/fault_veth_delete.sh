@@ -108,9 +108,9 @@ round() {
     else
         check_ping_all
         check_one_prog "$vif"
-        [[ $(xsk_count) == 2 ]] ||
+        [[ $(xsk_count) == $(xsk_sockets 2 2) ]] ||
             problem "$(xsk_count) AF_XDP sockets after $vif returned," \
-                "expected 2 (none left on the dead device)"
+                "expected $(xsk_sockets 2 2) (none left on the dead device)"
         port_ready "$vif" ||
             problem "$vif not ready: error $(vsctl get interface "$vif" error)"
     fi

@@ -169,6 +169,54 @@ check_xdp() {
     }
 }
 
+# ---- UMEM chunk accounting --------------------------------------------------
+#
+# Every chunk of a port's UMEM (shared by all ports of its NUMA node) is in
+# exactly one state; the port's statistics carry the UMEM's balance as
+# umem_chunks_<state>.  Once traffic has stopped, free + fill + rx + held +
+# tx + completion == total, none is held by OVS and none waits in an rx
+# ring.  A chunk lost on some path shows as a sum below total, or a held
+# count that never drains.
+
+UMEM_STATES=(free fill rx held tx completion)
+
+# umem_balance IFNAME: true when IFNAME's UMEM is quiescent and balanced.
+# Sets UMEM_TOTAL, UMEM_LOST (total - sum), UMEM_HELD and UMEM_REPORT.
+umem_balance() {
+    local s v sum=0
+    declare -A c=()
+    while read -r k v; do c[$k]=$v; done < <(
+        vsctl get interface "$1" statistics | tr -d '{} ' | tr ',' '\n' |
+            tr '=' ' ' | grep -E '^umem_')
+    UMEM_TOTAL=${c[umem_chunks_total]:-}
+    UMEM_REPORT="total=${UMEM_TOTAL:-MISSING}"
+    for s in "${UMEM_STATES[@]}"; do
+        v=${c[umem_chunks_$s]:-}
+        [[ -n $v ]] || { UMEM_REPORT+=" $s=MISSING"; UMEM_LOST=-1; return 1; }
+        sum=$((sum + v))
+        UMEM_REPORT+=" $s=$v"
+    done
+    UMEM_REPORT+=" (sum $sum; cached ${c[umem_chunks_cached]:-?}"
+    UMEM_REPORT+=" reclaiming ${c[umem_chunks_reclaiming]:-?}"
+    UMEM_REPORT+=" queues ${c[umem_queues]:-?}"
+    UMEM_REPORT+=" release_errors ${c[umem_release_errors]:-?})"
+    [[ -n $UMEM_TOTAL ]] || { UMEM_LOST=-1; return 1; }
+    UMEM_LOST=$((UMEM_TOTAL - sum))
+    UMEM_HELD=${c[umem_chunks_held]}
+    ((UMEM_TOTAL > 0 && UMEM_LOST == 0 && UMEM_HELD == 0 &&
+        c[umem_chunks_rx] == 0 && c[umem_release_errors] == 0))
+}
+
+# check_umem IFNAME: waits (statistics refresh every 5 s) until IFNAME's
+# UMEM is quiescent and balanced, fails otherwise.
+check_umem() {
+    wait_until 20 umem_balance "$1" || {
+        umem_balance "$1" || true
+        fail "$1: UMEM chunks not accounted for: $UMEM_REPORT"
+    }
+    log "$1: UMEM: $UMEM_REPORT"
+}
+
 # sys_finish: common end-of-test checks, then PASS.
 sys_finish() {
     if [[ -n $VSWITCHD_PID ]] && ! pid_alive "$VSWITCHD_PID"; then

@@ -14,7 +14,7 @@ OVS_LOG_ALLOW="\|netdev_afxdp\|ERR\|$P0: Too big 'n_rxq' \(3 > 2\)"
 # Two PMD threads, one per core.
 OVS_PMD_CPU_MASK=0x3
 
-QKEYS=(rx_packets rx_bytes tx_packets tx_bytes chunks_total)
+QKEYS=(rx_packets rx_bytes tx_packets tx_bytes chunks_fill)
 
 sys_setup --queues 2 n_rxq=2
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Statistics and coverage counters.  The statistics column carries the
 # kernel's counters (with our socket drops folded into rx/tx_dropped) and,
-# per queue, every struct xdp_statistics field, the drop reasons and the
-# chunk counts under the glue's names (q<N>_<field>).  Then a port whose
+# per queue, every struct xdp_statistics field, the drop reasons, the
+# zero-copy sends and the chunk counts under the glue's names
+# (q<N>_<field>), and the UMEM's balance (umem_<field>).  Then a port whose
 # device is down (its tx ring fills and stays full) makes sends fall short,
 # which shows as tx_dropped in the statistics, as q0_tx_dropped_ring_full
 # (and no other reason) per queue, and as afxdp_tx_dropped and
@@ -14,12 +15,15 @@ source "$(dirname "$0")/lib.sh"
 KERNEL_KEYS=(rx_packets tx_packets rx_bytes tx_bytes rx_dropped tx_dropped
     rx_errors tx_errors rx_frame_err rx_over_err rx_crc_err rx_missed_errors
     collisions rx_multicast_packets)
-QUEUE_KEYS=(rx_packets rx_bytes tx_packets tx_bytes tx_dropped
-    tx_dropped_no_chunk tx_dropped_ring_full tx_dropped_bad_len tx_kick_errors
+QUEUE_KEYS=(rx_packets rx_bytes tx_packets tx_bytes tx_dropped tx_zero_copy
+    tx_dropped_no_chunk tx_dropped_ring_full tx_dropped_bad_len
+    tx_dropped_not_held tx_kick_errors
     rx_dropped rx_invalid_descs tx_invalid_descs rx_ring_full
     rx_fill_ring_empty_descs tx_ring_empty_descs
-    chunks_total chunks_free chunks_fill chunks_rx chunks_held chunks_tx
-    chunks_completion)
+    chunks_fill chunks_rx chunks_tx chunks_completion)
+UMEM_KEYS=(chunks_total chunks_free chunks_cached chunks_fill
+    chunks_reclaiming chunks_rx chunks_held chunks_tx chunks_completion
+    queues release_errors pool_overflows)
 
 # stat_keys IFNAME: the keys of the statistics column, one a line.
 stat_keys() {
@@ -44,19 +48,23 @@ for p in "$P0" "$P1"; do
     for k in "${QUEUE_KEYS[@]}"; do
         grep -qx "q0_$k" <<<"$keys" || missing+=("q0_$k")
     done
+    for k in "${UMEM_KEYS[@]}"; do
+        grep -qx "umem_$k" <<<"$keys" || missing+=("umem_$k")
+    done
     ((${#missing[@]} == 0)) || fail "$p: statistics lack ${missing[*]}"
     n_q0=$(grep -c '^q0_' <<<"$keys")
     ((n_q0 == ${#QUEUE_KEYS[@]})) ||
         fail "$p: $n_q0 q0_ keys, expected ${#QUEUE_KEYS[@]}: $(grep '^q0_' <<<"$keys" | tr '\n' ' ')"
 done
-log "statistics: ${#KERNEL_KEYS[@]} device keys and ${#QUEUE_KEYS[@]} q0_ keys on both ports"
+log "statistics: ${#KERNEL_KEYS[@]} device keys, ${#QUEUE_KEYS[@]} q0_ keys" \
+    "and ${#UMEM_KEYS[@]} umem_ keys on both ports"
 
 # The PMD polls idle queues all the time.
 counted() { [[ -n $(coverage_total "$1") ]]; }
 wait_until 5 counted afxdp_rx_empty ||
     fail "afxdp_rx_empty not in coverage/show"
 for c in afxdp_tx_dropped afxdp_tx_dropped_no_chunk afxdp_tx_dropped_ring_full \
-    afxdp_tx_dropped_bad_len afxdp_tx_kick_errors; do
+    afxdp_tx_dropped_bad_len afxdp_tx_dropped_not_held afxdp_tx_kick_errors; do
     [[ -z $(coverage_total $c) ]] ||
         fail "$c counted before any drop: $(coverage_total $c)"
 done
@@ -94,16 +102,18 @@ total=$(grep -oE '\bq0_tx_dropped=[0-9]+' <<<"$stats" | cut -d= -f2)
 ring_full=$(reason ring_full)
 no_chunk=$(reason no_chunk)
 bad_len=$(reason bad_len)
-((ring_full > 0 && no_chunk == 0 && bad_len == 0)) ||
-    fail "$P1: drop reasons ring_full=$ring_full no_chunk=$no_chunk bad_len=$bad_len"
-((ring_full + no_chunk + bad_len == total)) ||
-    fail "$P1: reasons add up to $((ring_full + no_chunk + bad_len)), q0_tx_dropped=$total"
+not_held=$(reason not_held)
+((ring_full > 0 && no_chunk == 0 && bad_len == 0 && not_held == 0)) ||
+    fail "$P1: drop reasons ring_full=$ring_full no_chunk=$no_chunk bad_len=$bad_len not_held=$not_held"
+((ring_full + no_chunk + bad_len + not_held == total)) ||
+    fail "$P1: reasons add up to $((ring_full + no_chunk + bad_len + not_held)), q0_tx_dropped=$total"
 # The reasons reach coverage/show when the statistics are read (every 5 s).
 wait_until 15 counted afxdp_tx_dropped_ring_full || {
     appctl coverage/show >&2
     fail "afxdp_tx_dropped_ring_full not in coverage/show"
 }
-for c in afxdp_tx_dropped_no_chunk afxdp_tx_dropped_bad_len afxdp_tx_kick_errors; do
+for c in afxdp_tx_dropped_no_chunk afxdp_tx_dropped_bad_len \
+    afxdp_tx_dropped_not_held afxdp_tx_kick_errors; do
     [[ -z $(coverage_total $c) ]] || fail "$c counted: $(coverage_total $c)"
 done
 log "afxdp_tx_dropped total $(coverage_total afxdp_tx_dropped)," \

@@ -146,10 +146,16 @@ TEST_F(CApi, QueueStatsBadQidIsEinval)
     afxdp_rx_frame f[4];
     EXPECT_EQ(afxdp_rx_burst(p, 0, f, 4), 0u);
     const char byte = 0;
-    afxdp_tx_frame t = {&byte, 1};
-    EXPECT_EQ(afxdp_tx_burst(p, 3, &t, 1, true), 0u);
+    afxdp_tx_frame t = {&byte, 1, nullptr};
+    EXPECT_EQ(afxdp_tx_burst(p, 3, &t, 1, AFXDP_TXQ_SHARED), 0u);
     afxdp_port_detach_xdp(p);  // Nothing attached: a no-op.
     afxdp_port_detach_xdp(p);
+    afxdp_umem_stats us;
+    afxdp_port_umem_stats(p, &us);
+    EXPECT_EQ(us.chunks_total, 0u);
+    afxdp_umem_info ui;
+    afxdp_port_umem_info(p, &ui);
+    EXPECT_EQ(ui.id, 0u);
 }
 
 TEST_F(CApi, FrameGeometry)

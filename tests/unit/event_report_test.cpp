@@ -14,9 +14,14 @@ using afxdp::netdev::EventReport;
 using std::chrono::seconds;
 
 afxdp_port_events events(uint64_t no_chunk, uint64_t ring_full,
-                         uint64_t bad_len, uint64_t kicks)
+                         uint64_t bad_len, uint64_t kicks,
+                         uint64_t not_held = 0)
 {
-    return afxdp_port_events{no_chunk, ring_full, bad_len, kicks};
+    return afxdp_port_events{.tx_dropped_no_chunk = no_chunk,
+                             .tx_dropped_ring_full = ring_full,
+                             .tx_dropped_bad_len = bad_len,
+                             .tx_dropped_not_held = not_held,
+                             .tx_kick_errors = kicks};
 }
 
 class EventReportTest : public ::testing::Test {
@@ -47,6 +52,10 @@ TEST_F(EventReportTest, ReturnsWhatWasCountedSinceTheLastCall)
     auto c = take(events(7, 3, 4, 0), 10);
     EXPECT_EQ(c.since_last.tx_dropped_no_chunk, 0u);
     EXPECT_EQ(c.since_last.tx_dropped_bad_len, 0u);
+
+    auto d = take(events(7, 3, 4, 0, 2), 15);
+    EXPECT_EQ(d.since_last.tx_dropped_not_held, 2u);
+    EXPECT_EQ(d.since_last.tx_dropped_bad_len, 0u);
 }
 
 TEST_F(EventReportTest, CountersThatStartedOverCountAsNew)

@@ -36,6 +36,7 @@ public:
     }
 
     netdev::XskRings rings() { return {&fill_, &comp_, &rx_, &tx_}; }
+    struct xsk_ring_prod *tx_ring() { return &tx_; }
 
     // Kernel consumes up to 'n' fill entries into transit (as a NIC driver
     // does when it posts buffers).  Returns how many.
@@ -101,6 +102,28 @@ public:
             struct xdp_desc d = tx_mem_[tx_idx_.cons & (size_ - 1)];
             look(d);
             advance_cons(&tx_idx_);
+            comp_mem_[comp_idx_.prod & (size_ - 1)] = d.addr;
+            advance_prod(&comp_idx_);
+            done++;
+        }
+        return done;
+    }
+
+    // Transmits up to 'n' descriptors from 'lane''s tx ring (a second
+    // socket on the same queue, sharing this one's pool) into this
+    // kernel's completion ring, as the kernel does for sockets sharing a
+    // buffer pool.  Returns how many.
+    uint32_t transmit_lane(FakeKernel &lane, uint32_t n,
+                           std::vector<struct xdp_desc> *sent = nullptr)
+    {
+        uint32_t done = 0;
+        while (done < n && avail(lane.tx_idx_) && space(comp_idx_)) {
+            struct xdp_desc d =
+                lane.tx_mem_[lane.tx_idx_.cons & (lane.size_ - 1)];
+            if (sent) {
+                sent->push_back(d);
+            }
+            advance_cons(&lane.tx_idx_);
             comp_mem_[comp_idx_.prod & (size_ - 1)] = d.addr;
             advance_prod(&comp_idx_);
             done++;

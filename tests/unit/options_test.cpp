@@ -27,7 +27,11 @@ std::optional<uint32_t> queues(uint32_t current)
 afxdp_option_strings strings(const char *n_rxq, const char *mode = nullptr,
                              const char *wakeup = nullptr)
 {
-    return afxdp_option_strings{n_rxq, mode, wakeup};
+    afxdp_option_strings s = {};
+    s.n_rxq = n_rxq;
+    s.xdp_mode = mode;
+    s.use_need_wakeup = wakeup;
+    return s;
 }
 
 // The error message parse_options() gives, or "" when it accepts.
@@ -45,6 +49,9 @@ TEST(ParseOptions, NothingSetGivesTheDefaults)
     EXPECT_EQ(r.value().n_rxq, 1u);
     EXPECT_EQ(r.value().xdp_mode, AFXDP_XDP_MODE_BEST_EFFORT);
     EXPECT_TRUE(r.value().use_need_wakeup);
+    EXPECT_TRUE(r.value().shared_umem);
+    EXPECT_EQ(r.value().busy_poll_budget, 0u);
+    EXPECT_EQ(r.value().busy_poll_usecs, 20u);
 }
 
 TEST(ParseOptions, ValidValues)
@@ -103,6 +110,67 @@ TEST(ParseOptions, NeedWakeupIsTrueOrFalseOnly)
     EXPECT_EQ(parse_error(strings(nullptr, nullptr, "TRUE")), "");
 }
 
+// The UMEM and busy-poll options, by name.
+afxdp_option_strings umem_strings(const char *shared, const char *budget,
+                                  const char *usecs)
+{
+    afxdp_option_strings s = {};
+    s.shared_umem = shared;
+    s.busy_poll_budget = budget;
+    s.busy_poll_usecs = usecs;
+    return s;
+}
+
+TEST(ParseOptions, SharedUmemAndBusyPollValues)
+{
+    auto r = parse_options("eth0", umem_strings("FALSE", "64", "50"),
+                           queues(1));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r.value().shared_umem);
+    EXPECT_EQ(r.value().busy_poll_budget, 64u);
+    EXPECT_EQ(r.value().busy_poll_usecs, 50u);
+    EXPECT_EQ(afxdp::netdev::to_string(r.value()),
+              "n_rxq=1, xdp-mode=best-effort, use-need-wakeup=true, "
+              "shared-umem=false, busy-poll-budget=64, busy-poll-usecs=50");
+    EXPECT_EQ(parse_error(umem_strings(nullptr, "0", nullptr)), "");
+    EXPECT_EQ(parse_error(umem_strings(nullptr, "65535", "1")), "");
+}
+
+TEST(ParseOptions, SharedUmemAndBusyPollOutOfRangeAreInvalid)
+{
+    EXPECT_EQ(parse_error(umem_strings("no", nullptr, nullptr)),
+              "eth0: Invalid 'shared-umem' (no): must be true or false.");
+    for (const char *v : {"65536", "-1", "x", "", "1e3"}) {
+        EXPECT_EQ(parse_error(umem_strings(nullptr, v, nullptr)),
+                  std::string("eth0: Invalid 'busy-poll-budget' (") + v +
+                      "): must be an integer from 0 (off) to 65535.")
+            << v;
+    }
+    for (const char *v : {"0", "-5", "2147483648", "ten"}) {
+        EXPECT_EQ(parse_error(umem_strings(nullptr, "8", v)),
+                  std::string("eth0: Invalid 'busy-poll-usecs' (") + v +
+                      "): must be a positive integer.")
+            << v;
+    }
+}
+
+TEST(ParseOptions, ChangingAUmemOrBusyPollOptionIsAChange)
+{
+    PortOptions o("eth0");
+    ASSERT_EQ(o.update(umem_strings(nullptr, nullptr, nullptr), queues(1))
+                  .verdict,
+              Verdict::kAccepted);
+    for (auto s : {umem_strings("false", nullptr, nullptr),
+                   umem_strings("false", "16", nullptr),
+                   umem_strings("false", "16", "30")}) {
+        auto u = o.update(s, queues(1));
+        EXPECT_EQ(u.verdict, Verdict::kAccepted);
+        EXPECT_TRUE(u.changed);
+    }
+    EXPECT_FALSE(o.update(umem_strings("false", "16", "30"), queues(1))
+                     .changed);
+}
+
 TEST(ParseOptions, FirstBadOptionIsReported)
 {
     EXPECT_EQ(parse_error(strings("0", "bogus", "maybe")),
@@ -143,7 +211,8 @@ TEST(PortOptions, RunningPortKeepsItsOptionsAndLogsEachReasonOnce)
     EXPECT_EQ(bad.log,
               "eth0: Invalid 'n_rxq' (0): must be a positive integer. "
               "Keeping the last valid options (n_rxq=2, xdp-mode=native, "
-              "use-need-wakeup=true) until this is corrected.");
+              "use-need-wakeup=true, shared-umem=true) until this is "
+              "corrected.");
     EXPECT_EQ(o.error(),
               "eth0: Invalid 'n_rxq' (0): must be a positive integer.");
     EXPECT_EQ(o.requested().n_rxq, 2u);

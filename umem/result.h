@@ -5,9 +5,12 @@
  * with Error::from_negative() so the sign flips in exactly one place.
  *
  * std::expected would do this under C++23; we target C++20.
+ *
+ * Shared by every layer (umem/ and netdev-afxdp/ both return Results), so
+ * it lives in umem/, the lowest, and includes nothing of ours.
  */
-#ifndef AFXDP_NETDEV_RESULT_H
-#define AFXDP_NETDEV_RESULT_H
+#ifndef AFXDP_UMEM_RESULT_H
+#define AFXDP_UMEM_RESULT_H
 
 #include <cstdlib>
 #include <string>
@@ -62,4 +65,4 @@ private:
 
 }  // namespace afxdp
 
-#endif  // AFXDP_NETDEV_RESULT_H
+#endif  // AFXDP_UMEM_RESULT_H
