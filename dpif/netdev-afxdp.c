@@ -310,6 +310,13 @@ free_afxdp_buf(struct dp_packet *p)
     afxdp_frame_release(p);
 }
 
+/* The packets of a dropped batch, together (ovs-patches/0007). */
+void
+free_afxdp_buf_batch(struct dp_packet **packets, size_t n)
+{
+    afxdp_frame_release_batch((void *const *) packets, n);
+}
+
 /* ---- Logging and init -------------------------------------------------- */
 
 /* While reconfigure() opens a port, the core's error message is captured

@@ -2,10 +2,11 @@
  * afxdp-xsk-callgrind: instructions per packet of the provider's own burst
  * code, counted by callgrind with the kernel out of the picture.
  *
- * Parts: rx_burst, release (a batch), release1 (one by one, as OVS frees
- * dropped packets), refill, tx_zc (forwarding a received frame by address,
- * completion drain included) and tx_burst (copying an outside frame in,
- * completion drain included).
+ * Parts: rx_burst, release (a batch, as OVS frees a dropped batch with
+ * ovs-patches/0007), release1 (one by one, as OVS frees a packet sent to a
+ * tap), refill, tx_zc (forwarding a received frame by address, completion
+ * drain included) and tx_burst (copying an outside frame in, completion
+ * drain included).
  *
  * Wall-clock benchmarks on veth measure mostly the kernel (copy-mode
  * transmit and the peer's receive run inside our sendto()).  This harness
