@@ -69,6 +69,7 @@
 #include "netdev-offload.h"
 #include "netdev-provider.h"
 #include "openvswitch/dynamic-string.h"
+#include "openvswitch/poll-loop.h"
 #include "openvswitch/shash.h"
 #include "openvswitch/vlog.h"
 #include "ovs-atomic.h"
@@ -128,6 +129,12 @@ struct netdev_afxdp {
 
     /* Why the last reconfigure() failed (status "afxdp-error"), or NULL. */
     char *open_error;
+
+    /* While a queue is still taken (afxdp_port_open() said EAGAIN): how
+     * many opens in a row failed so, and when (time_msec()) the polling
+     * thread asks for the next, 0 for never. */
+    uint32_t open_retries;
+    atomic_llong open_retry_at;
 
     /* The Interface's options: the last valid ones, and why the latest
      * were not taken (status "afxdp-config-error"). */
@@ -197,6 +204,28 @@ afxdp_note_poller(struct netdev_afxdp *state, int qid)
     }
 }
 
+/* A port whose queue was still taken opens again when its time comes;
+ * the thread polling its queues, which finds nothing there meanwhile, asks
+ * for the reconfiguration, so the main thread never waits for it. */
+static void
+afxdp_request_retry_when_due(struct netdev *netdev,
+                             struct netdev_afxdp *state)
+{
+    long long int at;
+
+    atomic_read_relaxed(&state->open_retry_at, &at);
+    if (!at) {
+        return;
+    }
+    if (time_msec() >= at) {
+        if (atomic_compare_exchange_strong(&state->open_retry_at, &at, 0)) {
+            netdev_request_reconfigure(netdev);
+        }
+    } else if (!netdev_is_pmd(netdev)) {
+        poll_timer_wait_until(at);  /* The main thread polls, then sleeps. */
+    }
+}
+
 int
 netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
                       int *qfill)
@@ -210,6 +239,7 @@ netdev_afxdp_rxq_recv(struct netdev_rxq *rxq_, struct dp_packet_batch *batch,
         *qfill = 0;
     }
     if (OVS_UNLIKELY(!port)) {
+        afxdp_request_retry_when_due(rxq_->netdev, state);
         return EAGAIN;
     }
     afxdp_note_poller(state, rxq_->queue_id);
@@ -386,6 +416,7 @@ netdev_afxdp_construct(struct netdev *netdev)
     }
 
     state = xzalloc(sizeof *state);
+    atomic_init(&state->open_retry_at, 0);
     state->options = afxdp_port_options_create(netdev_get_name(netdev));
     afxdp_port_options_requested(state->options, &state->requested);
     state->applied = state->requested;
@@ -567,11 +598,42 @@ afxdp_close_port(struct netdev_afxdp *state)
     }
 }
 
+/* Logs a failed open once: a queue still taken is retried later (an INFO
+ * line at the first retry), anything else, or a queue taken for too long,
+ * stands until the configuration changes (an ERR line). */
+static void
+afxdp_report_open_failure(struct netdev_afxdp *state, const char *name,
+                          int error)
+{
+    const char *why = state->open_error ? state->open_error : "out of memory";
+    uint32_t delay = 0;
+
+    if (error == EAGAIN) {
+        delay = afxdp_open_retry_delay_ms(++state->open_retries);
+    }
+    if (delay) {
+        if (state->open_retries == 1) {
+            VLOG_INFO("%s: %s; opening again shortly.", name, why);
+        }
+        atomic_store_relaxed(&state->open_retry_at, time_msec() + delay);
+        return;
+    }
+    if (state->open_retries) {
+        VLOG_ERR("%s: %s (still, after %"PRIu32" retries); the port passes "
+                 "no traffic until its configuration changes.", name, why,
+                 state->open_retries - 1);
+    } else {
+        VLOG_ERR("%s: %s; the port passes no traffic until its "
+                 "configuration changes.", name, why);
+    }
+    state->open_retries = 0;
+}
+
 /* Opens the port with the options applied.  A failure is logged as one
  * line saying what was asked and why, and kept for status; the queue
  * counts stay as requested so that dpif-netdev's view stays consistent
- * (rxq_recv() finds nothing and send() drops until the configuration
- * changes). */
+ * (rxq_recv() finds nothing and send() drops until the port opens again
+ * or the configuration changes). */
 static void
 afxdp_open_port(struct netdev *netdev, struct netdev_afxdp *state,
                 int numa_id)
@@ -597,6 +659,7 @@ afxdp_open_port(struct netdev *netdev, struct netdev_afxdp *state,
 
     free(state->open_error);
     state->open_error = NULL;
+    atomic_store_relaxed(&state->open_retry_at, 0);
     state->ifindex = afxdp_device_ifindex(name);
 
     /* The core logs exactly one error on failure; take it over. */
@@ -606,12 +669,15 @@ afxdp_open_port(struct netdev *netdev, struct netdev_afxdp *state,
 
     if (error) {
         state->open_error = afxdp_port_open_error(&cfg, cause, error);
-        VLOG_ERR("%s: %s; the port passes no traffic until its "
-                 "configuration changes.", name,
-                 state->open_error ? state->open_error : "out of memory");
+        afxdp_report_open_failure(state, name, error);
         netdev->n_rxq = cfg.n_queues;
         netdev->n_txq = cfg.n_queues;
     } else {
+        if (state->open_retries) {
+            VLOG_INFO("%s: opened after %"PRIu32" retries while a queue was "
+                      "still taken.", name, state->open_retries);
+        }
+        state->open_retries = 0;
         /* The core has logged the mode and queues in use. */
         state->port = port;
         netdev->n_rxq = afxdp_port_n_queues(port);

@@ -165,9 +165,16 @@ struct afxdp_port_config {
 };
 
 /* Opens a port.  Returns 0 and sets '*portp', or a positive errno after
- * logging exactly one error that names the device and the cause. */
+ * logging exactly one error that names the device and the cause.  EAGAIN:
+ * a queue is still taken, most likely by a socket the kernel has not yet
+ * released; open again after afxdp_open_retry_delay_ms(). */
 int afxdp_port_open(const struct afxdp_port_config *,
                     struct afxdp_port **portp);
+
+/* After afxdp_port_open() said EAGAIN for the 'retry'th time in a row (1
+ * for the first): milliseconds to wait before opening again, or 0 when the
+ * retries have waited long enough and the failure stands. */
+uint32_t afxdp_open_retry_delay_ms(uint32_t retry);
 
 /* The status text of an afxdp_port_open() that failed with 'error': "cannot
  * open AF_XDP sockets with xdp-mode=M, n_rxq=N: <cause>", where 'cause' is

@@ -17,6 +17,7 @@
 #include "netdev-afxdp/device.h"
 #include "netdev-afxdp/device_report.h"
 #include "netdev-afxdp/log.h"
+#include "netdev-afxdp/open_retry.h"
 #include "netdev-afxdp/options.h"
 #include "netdev-afxdp/params.h"
 #include "netdev-afxdp/port.h"
@@ -246,6 +247,11 @@ int afxdp_device_ifindex(const char *ifname)
 bool afxdp_device_replaced(const char *ifname, int ifindex)
 {
     return afxdp_device_ifindex(ifname) != ifindex;
+}
+
+uint32_t afxdp_open_retry_delay_ms(uint32_t retry)
+{
+    return afxdp::netdev::open_retry::delay_ms(retry);
 }
 
 uint32_t afxdp_max_frame_len(void)

@@ -265,6 +265,9 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
         // next attempt only if it attaches the same way.
         port->release_queues();
         port->umem_note_.clear();
+        if (last.code == EAGAIN) {
+            break;  // A queue still taken: the caller retries every mode.
+        }
         if (config.xdp_mode == AFXDP_XDP_MODE_BEST_EFFORT) {
             log(AFXDP_LOG_DBG, "%s: XDP mode %s unavailable: %s",
                 ifname.c_str(), afxdp_xdp_mode_to_string(a.mode),

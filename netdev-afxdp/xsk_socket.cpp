@@ -17,10 +17,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <string>
-#include <thread>
 
 #include "netdev-afxdp/log.h"
 #include "netdev-afxdp/params.h"
@@ -41,11 +39,6 @@
 namespace afxdp::netdev {
 
 namespace {
-
-// Up to about five seconds for the kernel to release a queue (see
-// create()); under load the release has been seen to take over a second.
-constexpr int kBindBusyRetries = 250;
-constexpr auto kBindBusyWait = std::chrono::milliseconds(20);
 
 Error sys_error(int err, const std::string &where, const std::string &what)
 {
@@ -216,51 +209,39 @@ Result<std::unique_ptr<XskSocket>> XskSocket::create(
     std::string where =
         config.ifname + ": queue " + std::to_string(config.queue_id) + ": ";
 
-    // The kernel releases a closed socket's hold on its queue from deferred
-    // work (xp_release_deferred, after an RCU grace period), so a socket
-    // reopened on the same queue right after a reconfiguration can find it
-    // still taken: bind() says EBUSY.  Wait for the release, a bounded
-    // number of times.  A failed bind leaves the socket's fill and
-    // completion rings with a pool that is gone, so each attempt starts
-    // from a new socket.
-    for (int attempt = 0;; attempt++) {
-        int fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            return sys_error(errno, where, "cannot create AF_XDP socket");
-        }
-        std::unique_ptr<XskSocket> s(new XskSocket(fd, config.queue_id));
+    int fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return sys_error(errno, where, "cannot create AF_XDP socket");
+    }
+    std::unique_ptr<XskSocket> s(new XskSocket(fd, config.queue_id));
 
-        if (config.umem_bind == UmemBind::kRegister) {
-            struct xdp_umem_reg reg = {};
-            reg.addr = reinterpret_cast<uint64_t>(area.base());
-            reg.len = area.size();
-            reg.chunk_size = area.chunk_size();
-            reg.headroom = kFrameHeadroom;
-            if (setsockopt(fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) != 0) {
-                return sys_error(errno, where, "cannot register UMEM");
-            }
+    if (config.umem_bind == UmemBind::kRegister) {
+        struct xdp_umem_reg reg = {};
+        reg.addr = reinterpret_cast<uint64_t>(area.base());
+        reg.len = area.size();
+        reg.chunk_size = area.chunk_size();
+        reg.headroom = kFrameHeadroom;
+        if (setsockopt(fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) != 0) {
+            return sys_error(errno, where, "cannot register UMEM");
         }
-        if (auto r = s->set_up_rings(config, where); !r) {
-            return r.error();
-        }
-
-        auto r = s->bind(config, where);
-        if (r) {
-            if (attempt) {
-                log(AFXDP_LOG_INFO,
-                    "%s: queue %u: waited %d ms for the kernel to release "
-                    "the queue",
-                    config.ifname.c_str(), config.queue_id,
-                    attempt * int(kBindBusyWait.count()));
-            }
-            return s;
-        }
-        if (r.error().code == EBUSY && attempt < kBindBusyRetries) {
-            std::this_thread::sleep_for(kBindBusyWait);
-            continue;
+    }
+    if (auto r = s->set_up_rings(config, where); !r) {
+        return r.error();
+    }
+    auto r = s->bind(config, where);
+    if (!r) {
+        // The kernel releases a closed socket's hold on its queue from
+        // deferred work, so right after a reconfiguration the queue can
+        // still be taken.  The caller opens again later (open_retry.h)
+        // rather than waiting here with the device mutex held.
+        if (r.error().code == EBUSY) {
+            return Error{EAGAIN, r.error().message +
+                                     " (the kernel may still be releasing a "
+                                     "socket closed on this queue)"};
         }
         return r.error();
     }
+    return s;
 }
 
 // ---- Queries -------------------------------------------------------------
