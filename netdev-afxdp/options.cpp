@@ -125,10 +125,10 @@ Result<afxdp_options> parse_options(const std::string &ifname,
     if (!shared) {
         return shared.error();
     }
-    auto budget = parse_uint(ifname, "busy-poll-budget",
-                             strings.busy_poll_budget,
-                             kDefaults.busy_poll_budget, 0, 65535,
-                             "an integer from 0 (off) to 65535");
+    auto budget =
+        parse_uint(ifname, "busy-poll-budget", strings.busy_poll_budget,
+                   kDefaults.busy_poll_budget, 0, 65535,
+                   "an integer from 0 (off) to 65535");
     if (!budget) {
         return budget.error();
     }
@@ -159,11 +159,11 @@ bool same_options(const afxdp_options &a, const afxdp_options &b)
 
 std::string to_string(const afxdp_options &o)
 {
-    std::string s = "n_rxq=" + std::to_string(o.n_rxq) +
-                    ", xdp-mode=" + afxdp_xdp_mode_to_string(o.xdp_mode) +
-                    ", use-need-wakeup=" +
-                    (o.use_need_wakeup ? "true" : "false") +
-                    ", shared-umem=" + (o.shared_umem ? "true" : "false");
+    std::string s =
+        "n_rxq=" + std::to_string(o.n_rxq) +
+        ", xdp-mode=" + afxdp_xdp_mode_to_string(o.xdp_mode) +
+        ", use-need-wakeup=" + (o.use_need_wakeup ? "true" : "false") +
+        ", shared-umem=" + (o.shared_umem ? "true" : "false");
     if (o.busy_poll_budget) {
         s += ", busy-poll-budget=" + std::to_string(o.busy_poll_budget) +
              ", busy-poll-usecs=" + std::to_string(o.busy_poll_usecs);

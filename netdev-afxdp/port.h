@@ -31,13 +31,13 @@
 #include <string>
 #include <vector>
 
-#include "umem/result.h"
 #include "netdev-afxdp/afxdp.h"
 #include "netdev-afxdp/event_report.h"
 #include "netdev-afxdp/shared_umem.h"
 #include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xsk_queue.h"
 #include "netdev-afxdp/xsk_socket.h"
+#include "umem/result.h"
 
 namespace afxdp::netdev {
 

@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "umem/result.h"
 #include "netdev-afxdp/shared_umem.h"
+#include "umem/result.h"
 
 namespace afxdp::netdev {
 

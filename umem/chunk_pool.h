@@ -4,8 +4,11 @@
  * A chunk is named by its address, the byte offset of its first byte in the
  * UMEM, which is exactly what the fill, rx, tx and completion rings carry.
  * The pool is a LIFO stack of those addresses: the chunk freed last is the
- * one handed out next, so its cache lines (and those of its metadata slot)
- * are likely still warm when the next frame lands in it.
+ * one handed out next.  That keeps the chunks in use, and with them the
+ * pages and metadata slots touched, to as few as the traffic needs instead
+ * of cycling through the whole UMEM.  It does not keep a received frame's
+ * chunk warm: a chunk put on the fill ring waits behind the ring's other
+ * entries before the kernel writes a frame into it.
  *
  * Chunks leave and come back on different threads: the rx PMD thread
  * refills the fill ring, a tx thread takes chunks for transmission and

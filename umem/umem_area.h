@@ -46,12 +46,12 @@
 #include <memory>
 #include <mutex>
 
-#include "umem/result.h"
 #include "umem/chunk_cache.h"
 #include "umem/chunk_pool.h"
 #include "umem/chunk_states.h"
 #include "umem/metadata_slots.h"
 #include "umem/page_mapping.h"
+#include "umem/result.h"
 #include "umem/thread_caches.h"
 
 namespace afxdp::umem {

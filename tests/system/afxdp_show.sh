@@ -88,8 +88,14 @@ want="id $prog, link id $link, fast path on, rx hash on"
 [[ $(field "$b" "xdp program") == "$want" ]] ||
     fail "xdp program '$(field "$b" "xdp program")', bpftool: $want"
 
-umem_queues=$(iface_stat "$P0" umem_queues)
-((umem_queues >= 4)) || fail "$P0: umem_queues $umem_queues, 2 ports of 2 queues share it"
+# The statistics column is refreshed every few seconds: wait for the
+# count after both ports joined the UMEM.
+umem_shared_by_both() {
+    umem_queues=$(iface_stat "$P0" umem_queues)
+    ((umem_queues >= 4))
+}
+wait_until 15 umem_shared_by_both ||
+    fail "$P0: umem_queues $umem_queues, 2 ports of 2 queues share it"
 want="$(iface_status "$P0" umem), 8192 chunks of 4096 bytes (33554432 bytes), frame headroom 384, huge pages $(iface_status "$P0" umem-huge-pages), $umem_queues queues"
 [[ $(field "$b" umem) == "$want" && $want == shared,* ]] ||
     fail "umem '$(field "$b" umem)', status and statistics: '$want'"

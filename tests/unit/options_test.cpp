@@ -123,8 +123,8 @@ afxdp_option_strings umem_strings(const char *shared, const char *budget,
 
 TEST(ParseOptions, SharedUmemAndBusyPollValues)
 {
-    auto r = parse_options("eth0", umem_strings("FALSE", "64", "50"),
-                           queues(1));
+    auto r =
+        parse_options("eth0", umem_strings("FALSE", "64", "50"), queues(1));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_FALSE(r.value().shared_umem);
     EXPECT_EQ(r.value().busy_poll_budget, 64u);
@@ -157,9 +157,9 @@ TEST(ParseOptions, SharedUmemAndBusyPollOutOfRangeAreInvalid)
 TEST(ParseOptions, ChangingAUmemOrBusyPollOptionIsAChange)
 {
     PortOptions o("eth0");
-    ASSERT_EQ(o.update(umem_strings(nullptr, nullptr, nullptr), queues(1))
-                  .verdict,
-              Verdict::kAccepted);
+    ASSERT_EQ(
+        o.update(umem_strings(nullptr, nullptr, nullptr), queues(1)).verdict,
+        Verdict::kAccepted);
     for (auto s : {umem_strings("false", nullptr, nullptr),
                    umem_strings("false", "16", nullptr),
                    umem_strings("false", "16", "30")}) {
@@ -167,8 +167,8 @@ TEST(ParseOptions, ChangingAUmemOrBusyPollOptionIsAChange)
         EXPECT_EQ(u.verdict, Verdict::kAccepted);
         EXPECT_TRUE(u.changed);
     }
-    EXPECT_FALSE(o.update(umem_strings("false", "16", "30"), queues(1))
-                     .changed);
+    EXPECT_FALSE(
+        o.update(umem_strings("false", "16", "30"), queues(1)).changed);
 }
 
 TEST(ParseOptions, FirstBadOptionIsReported)

@@ -531,8 +531,7 @@ TEST_F(XskQueueTest, ConcurrentSharedSendersLoseNothing)
     EXPECT_EQ(st.tx_packets, wire);
     // Frames refused for a full ring or for want of a chunk (the rest wait
     // on the completion ring) went again, so only those two reasons count.
-    EXPECT_EQ(st.tx_dropped,
-              st.tx_dropped_ring_full + st.tx_dropped_no_chunk);
+    EXPECT_EQ(st.tx_dropped, st.tx_dropped_ring_full + st.tx_dropped_no_chunk);
     EXPECT_EQ(st.tx_dropped_bad_len, 0u);
     EXPECT_EQ(st.tx_dropped_not_held, 0u);
     queue_->complete();
