@@ -62,7 +62,7 @@ bad_running() {
     lines=$(new_log "$from" "$P0")
     (($(count "$lines") == 1)) ||
         fail "$what: $(count "$lines") log lines, expected 1: $lines"
-    grep -Eq -- "^netdev_afxdp\|ERR\|$P0: $want Keeping the last valid options \(n_rxq=2, xdp-mode=generic, use-need-wakeup=true\)" <<<"$lines" ||
+    grep -Eq -- "^netdev_afxdp\|ERR\|$P0: $want Keeping the last valid options \(n_rxq=2, xdp-mode=generic, use-need-wakeup=true, shared-umem=true\)" <<<"$lines" ||
         fail "$what: unexpected log line: $lines"
     err=$(config_error)
     grep -Eq -- "^$P0: $want\$" <<<"$err" ||
