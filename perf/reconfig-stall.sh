@@ -98,6 +98,6 @@ sort -n "$WORK/probe" | awk -v cycles="$CYCLES" -v secs="$secs" \
         printf "main thread answer: median %d ms, p99 %d ms, max %d ms\n",
             med, v[int(NR * 0.99)], v[NR]
         printf "longest main-thread stall: at most %d ms\n", v[NR]
-        printf "opens retried later (a queue still taken): %d, failed: %d\n",
+        printf "port opens retried later (a queue still taken): %d, failed: %d\n",
             retried, failed
     }'
