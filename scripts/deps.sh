@@ -19,8 +19,8 @@ PACKAGES=(
     util-linux coreutils procps
     # fault_multi.sh: uprobes that show two threads sending at once.
     bpftrace
-    # Lint and sanitizer tiers, callgrind harness.
-    clang-format clang-tidy cppcheck valgrind
+    # Lint and sanitizer tiers, callgrind harness, perf/pmd-profile.sh.
+    clang-format clang-tidy cppcheck valgrind linux-perf
     # perf/bench contenders and plot: dpdk-testpmd (shipped in dpdk-dev,
     # not in dpdk) with its net_af_xdp driver.
     dpdk dpdk-dev librte-net-af-xdp23 python3-matplotlib
@@ -46,7 +46,7 @@ TOOLS=(
     "unshare util-linux" "taskset util-linux" "timeout coreutils"
     "sha256sum coreutils" "sysctl procps"
     "clang-format clang-format" "clang-tidy clang-tidy" "cppcheck cppcheck"
-    "valgrind valgrind" "callgrind_annotate valgrind"
+    "valgrind valgrind" "callgrind_annotate valgrind" "perf linux-perf"
     "dpdk-testpmd dpdk-dev" "lftp lftp" "conntrack conntrack"
     "iptables iptables" "ovs-vswitchd openvswitch-switch"
     "/usr/bin/python3 python3"
