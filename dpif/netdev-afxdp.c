@@ -871,7 +871,8 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     OSTAT(to_ovs_action)                        \
     OSTAT(to_ovs_fallback)                      \
     OSTAT(meta_failed)                          \
-    OSTAT(action_failed)
+    OSTAT(action_failed)                        \
+    OSTAT(to_ovs_multi_buffer)
 
 /* Every field of struct afxdp_umem_stats, reported as "umem_<field>". */
 #define AFXDP_UMEM_STATS                        \
@@ -1060,8 +1061,9 @@ afxdp_show_fast_path(struct ds *out, const struct afxdp_offload *offload)
                   "\n", c.refused_match, c.refused_full);
     ds_put_format(out, "    to ovs: miss %"PRIu64", partial %"PRIu64
                   ", parse %"PRIu64", action %"PRIu64", fallback %"PRIu64
-                  "\n", c.to_ovs_miss, c.to_ovs_partial, c.to_ovs_parse,
-                  c.to_ovs_action, c.to_ovs_fallback);
+                  ", multi-buffer %"PRIu64"\n", c.to_ovs_miss,
+                  c.to_ovs_partial, c.to_ovs_parse, c.to_ovs_action,
+                  c.to_ovs_fallback, c.to_ovs_multi_buffer);
     ds_put_format(out, "    failed: meta %"PRIu64", action %"PRIu64"\n",
                   c.meta_failed, c.action_failed);
 }
