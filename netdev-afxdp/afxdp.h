@@ -227,6 +227,10 @@ uint32_t afxdp_max_mtu_single_buffer(void);
  * the port is closed) why it is not the multi-buffer one, or "". */
 uint32_t afxdp_port_max_mtu(const struct afxdp_port *, const char **reason);
 
+/* When the device's MTU is above afxdp_port_max_mtu(), a malloc()ed
+ * sentence saying so and why (for status and log); else NULL. */
+char *afxdp_port_mtu_error(const struct afxdp_port *);
+
 /* Bytes reserved in front of every received frame for OVS to push headers
  * (VLAN, MPLS, tunnels) without reallocating. */
 uint32_t afxdp_frame_headroom(void);

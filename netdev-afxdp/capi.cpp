@@ -269,6 +269,16 @@ uint32_t afxdp_port_max_mtu(const struct afxdp_port *port, const char **reason)
     return cast(port)->max_mtu();
 }
 
+char *afxdp_port_mtu_error(const struct afxdp_port *port)
+{
+    try {
+        std::string e = cast(port)->mtu_error();
+        return e.empty() ? nullptr : strdup(e.c_str());
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+
 uint32_t afxdp_frame_headroom(void)
 {
     return afxdp::netdev::kRxHeadroom;

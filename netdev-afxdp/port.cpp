@@ -252,6 +252,18 @@ uint32_t Port::max_mtu() const noexcept
     return multi_buffer_ ? kMaxMtuMultiBuffer : kMaxFrameLen - kVlanEthHeader;
 }
 
+std::string Port::mtu_error() const
+{
+    auto mtu = device_mtu(ifname_);
+    if (!mtu || mtu.value() <= max_mtu()) {
+        return "";
+    }
+    return "device MTU " + std::to_string(mtu.value()) +
+           " is above " + std::to_string(max_mtu()) +
+           ", the largest AF_XDP carries on this port (" + mtu_note_ +
+           "): longer frames are dropped";
+}
+
 Result<std::vector<Port::Attempt>> Port::attempts_for(afxdp_xdp_mode mode,
                                                       const std::string &ifname)
 {

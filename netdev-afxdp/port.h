@@ -62,6 +62,8 @@ public:
     uint32_t max_mtu() const noexcept;
     bool multi_buffer() const noexcept { return multi_buffer_; }
     const std::string &max_mtu_reason() const noexcept { return mtu_note_; }
+    // When the device's MTU is above max_mtu(): what that means, else "".
+    std::string mtu_error() const;
 
     // The fast path's maps of the port's program (all fds -1 without it).
     FastPathMaps fast_path_maps() const noexcept

@@ -354,6 +354,13 @@ void XskQueue::poll_idle() noexcept
 
 uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
 {
+    if (chain_cut_) [[unlikely]] {
+        // The peek reads the producer only once the entries it saw are
+        // used up, and those are the start of the chain left last time.
+        rings_.rx->cached_prod =
+            __atomic_load_n(rings_.rx->producer, __ATOMIC_ACQUIRE);
+        chain_cut_ = false;
+    }
     uint32_t idx = 0;
     uint32_t n = xsk_ring_cons__peek(rings_.rx, max, &idx);
     uint32_t got = 0;
@@ -361,7 +368,9 @@ uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
         uint32_t consumed;
         got = receive(frames, idx, n, &consumed);
         if (consumed < n) [[unlikely]] {
+            // A chain's end was not peeked: leave the chain on the ring.
             xsk_ring_cons__cancel(rings_.rx, n - consumed);
+            chain_cut_ = true;
         }
         xsk_ring_cons__release(rings_.rx, consumed);
         fill_outstanding_.sub(consumed);

@@ -274,6 +274,7 @@ private:
     Counter rx_dropped_multi_buffer_;
     // Dropping the rest of an overlong chain, up to its last descriptor.
     bool skipping_chain_ = false;
+    bool chain_cut_ = false;  // The last peek ended inside a chain.
 
     // Completion ring: whoever holds comp_lock_ (or the only sender).
     alignas(64) umem::SpinLock comp_lock_;
