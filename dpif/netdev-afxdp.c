@@ -1073,11 +1073,11 @@ afxdp_show_umem(struct ds *out, const struct afxdp_port *port,
                   us.chunks_cached, us.chunks_fill, us.chunks_reclaiming,
                   us.chunks_rx, us.chunks_held, us.chunks_tx,
                   us.chunks_completion);
+    ds_put_format(out, "    errors: release %"PRIu64", pool overflow %"PRIu64
+                  "\n", us.release_errors, us.pool_overflows);
     ds_put_format(out, "    jumbo buffers: total %"PRIu32", free %"PRIu32
                   ", held %"PRIu32"\n", us.jumbo_total, us.jumbo_free,
                   us.jumbo_held);
-    ds_put_format(out, "    errors: release %"PRIu64", pool overflow %"PRIu64
-                  "\n", us.release_errors, us.pool_overflows);
 }
 
 static void
