@@ -133,10 +133,15 @@ set_port_mtu "$P1" 9000
 set_host_mtu 1 9000
 
 # 4. MTU 1500 <-> 9000 under traffic, then every chunk accounted for.
-nsx 0 ping -q -i 0.002 -W 1 -s 56 "$IP4_1" >/dev/null 2>&1 &
+# 'ip netns exec' execs ping, so $! is ping's own PID (a shell function
+# in the background would be a subshell, and killing it would leave ping
+# running); the deadline bounds it should the kill be missed.
+ip netns exec "$(topo_ns_name 0)" ping -q -i 0.002 -w 200 -W 1 -s 56 \
+    "$IP4_1" </dev/null >/dev/null 2>&1 &
 t1=$!
 on_exit "kill $t1 2>/dev/null"
-nsx 1 ping -q -i 0.002 -W 1 -s 8000 "$IP4_0" >/dev/null 2>&1 &
+ip netns exec "$(topo_ns_name 1)" ping -q -i 0.002 -w 200 -W 1 -s 8000 \
+    "$IP4_0" </dev/null >/dev/null 2>&1 &
 t2=$!
 on_exit "kill $t2 2>/dev/null"
 for ((i = 0; i < MTU_CYCLES; i++)); do
