@@ -109,8 +109,8 @@ Result<std::unique_ptr<XskSocket>> Port::open_socket(
         multi_buffer_ = false;
         mtu_note_ = std::string("the kernel refused multi-buffer AF_XDP (") +
                     (a.zero_copy ? "zero-copy" : "copy") +
-                    " mode bind with XDP_USE_SG: " +
-                    strerror(s.error().code) + ")";
+                    " mode bind with XDP_USE_SG: " + strerror(s.error().code) +
+                    ")";
         log(AFXDP_LOG_INFO, "%s: queue %u: %s; MTU at most %u.",
             ifname_.c_str(), q, mtu_note_.c_str(), max_mtu());
     }
@@ -258,8 +258,8 @@ std::string Port::mtu_error() const
     if (!mtu || mtu.value() <= max_mtu()) {
         return "";
     }
-    return "device MTU " + std::to_string(mtu.value()) +
-           " is above " + std::to_string(max_mtu()) +
+    return "device MTU " + std::to_string(mtu.value()) + " is above " +
+           std::to_string(max_mtu()) +
            ", the largest AF_XDP carries on this port (" + mtu_note_ +
            "): longer frames are dropped";
 }

@@ -31,13 +31,13 @@
 #include <string>
 #include <vector>
 
-#include "umem/result.h"
 #include "netdev-afxdp/afxdp.h"
 #include "netdev-afxdp/event_report.h"
 #include "netdev-afxdp/shared_umem.h"
 #include "netdev-afxdp/xdp_program.h"
 #include "netdev-afxdp/xsk_queue.h"
 #include "netdev-afxdp/xsk_socket.h"
+#include "umem/result.h"
 
 namespace afxdp::netdev {
 
@@ -121,9 +121,11 @@ private:
     Result<std::unique_ptr<XskSocket>> open_socket(uint32_t q, const Attempt &,
                                                    const afxdp_port_config &,
                                                    Queue *queue);
-    Result<std::unique_ptr<XskSocket>> open_socket_as(
-        uint32_t q, const Attempt &, const afxdp_port_config &,
-        bool multi_buffer, Queue *queue);
+    Result<std::unique_ptr<XskSocket>> open_socket_as(uint32_t q,
+                                                      const Attempt &,
+                                                      const afxdp_port_config &,
+                                                      bool multi_buffer,
+                                                      Queue *queue);
     void check_multi_buffer(const Attempt &, const afxdp_port_config &);
     void open_main_lane(Queue *queue, const afxdp_port_config &);
     void release_queues() noexcept;
@@ -131,7 +133,7 @@ private:
     std::string ifname_;
     int ifindex_;
     afxdp_xdp_mode mode_ = AFXDP_XDP_MODE_GENERIC;
-    std::string umem_note_;  // Why a queue registered its own kernel UMEM.
+    std::string umem_note_;      // Why a queue registered its own kernel UMEM.
     bool multi_buffer_ = false;  // Every queue takes chained frames.
     std::string mtu_note_;       // Why not, when not.
     std::shared_ptr<SharedUmem> umem_;

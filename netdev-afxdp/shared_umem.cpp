@@ -45,8 +45,7 @@ Result<std::shared_ptr<SharedUmem>> SharedUmem::create(uint32_t id,
 }
 
 SharedUmem::SharedUmem(uint32_t id, int numa_node, uint32_t meta_size,
-                       bool shareable, umem::AreaRef area,
-                       umem::AreaRef jumbo)
+                       bool shareable, umem::AreaRef area, umem::AreaRef jumbo)
     : id_(id), numa_node_(numa_node), meta_size_(meta_size),
       shareable_(shareable), area_(std::move(area)), jumbo_(std::move(jumbo)),
       reclaimed_(kChunks)

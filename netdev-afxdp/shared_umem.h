@@ -70,8 +70,8 @@
 #include <string>
 #include <vector>
 
-#include "umem/result.h"
 #include "netdev-afxdp/params.h"
+#include "umem/result.h"
 #include "umem/umem_area.h"
 
 namespace afxdp::netdev {

@@ -65,9 +65,9 @@ XskQueue::XskQueue(const XskQueueConfig &c) noexcept
                          ? std::min(std::max(c.max_frame_len, max_frame_len_),
                                     kMaxJumboFrameLen)
                          : max_frame_len_),
-      jumbo_(c.multi_buffer ? c.jumbo : nullptr),
-      fill_target_(c.fill_target), fd_(c.fd), owner_tag_(c.owner_tag),
-      use_need_wakeup_(c.use_need_wakeup), busy_poll_(c.busy_poll)
+      jumbo_(c.multi_buffer ? c.jumbo : nullptr), fill_target_(c.fill_target),
+      fd_(c.fd), owner_tag_(c.owner_tag), use_need_wakeup_(c.use_need_wakeup),
+      busy_poll_(c.busy_poll)
 {
     assert(c.area->chunk_size() == kChunkSize);
     assert(!jumbo_ || jumbo_->chunk_size() == kJumboChunkSize);
@@ -268,8 +268,8 @@ uint32_t XskQueue::skip_chain(uint32_t idx, uint32_t avail) noexcept
         static_cast<const struct xdp_desc *>(rings_.rx->ring);
     uint32_t n = 0;
     while (skipping_chain_ && n < avail) {
-        skipping_chain_ = ring[(idx + n++) & rings_.rx->mask].options &
-                          XDP_PKT_CONTD;
+        skipping_chain_ =
+            ring[(idx + n++) & rings_.rx->mask].options & XDP_PKT_CONTD;
     }
     free_rx_chunks(idx, n);
     return n;

@@ -111,12 +111,12 @@ struct XskQueueStats {
     uint64_t tx_dropped = 0;    // Sum of the four below.
     uint64_t tx_dropped_no_chunk = 0;
     uint64_t tx_dropped_ring_full = 0;
-    uint64_t tx_dropped_bad_len = 0;   // Empty or too long.
-    uint64_t tx_dropped_not_held = 0;  // A chunk the caller did not hold.
-    uint64_t tx_kick_errors = 0;       // sendto() failures not tolerated.
-    uint64_t rx_multi_buffer = 0;      // Chained frames, of rx_packets.
+    uint64_t tx_dropped_bad_len = 0;       // Empty or too long.
+    uint64_t tx_dropped_not_held = 0;      // A chunk the caller did not hold.
+    uint64_t tx_kick_errors = 0;           // sendto() failures not tolerated.
+    uint64_t rx_multi_buffer = 0;          // Chained frames, of rx_packets.
     uint64_t rx_dropped_multi_buffer = 0;  // Chained frames dropped.
-    uint64_t tx_multi_buffer = 0;      // Sent as chains, of tx_packets.
+    uint64_t tx_multi_buffer = 0;          // Sent as chains, of tx_packets.
 
     // This queue's chunks lent to the kernel.
     uint32_t chunks_fill = 0;

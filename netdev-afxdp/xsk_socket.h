@@ -40,8 +40,8 @@
 #include <memory>
 #include <string>
 
-#include "umem/result.h"
 #include "netdev-afxdp/xsk_queue.h"
+#include "umem/result.h"
 #include "umem/umem_area.h"
 
 namespace afxdp::netdev {

@@ -16,8 +16,8 @@
 #include <memory>
 
 #include "bpf/flow/flow_layout.h"
-#include "umem/result.h"
 #include "netdev-afxdp/xdp_program.h"
+#include "umem/result.h"
 
 namespace afxdp::offload {
 

@@ -22,7 +22,7 @@ namespace {
 
 using test::FakeKernel;
 
-constexpr uint32_t kHeadroom = kRxHeadroom;  // Where the kernel writes.
+constexpr uint32_t kHeadroom = kRxHeadroom;         // Where the kernel writes.
 constexpr uint32_t kFrag = kChunkSize - kHeadroom;  // 3712 per fragment.
 constexpr uint32_t kJumbo = 9018;  // MTU 9000 + Ethernet and VLAN headers.
 
@@ -94,9 +94,8 @@ protected:
              off += kFrag) {
             uint32_t len = std::min(kFrag, total - off);
             uint32_t opts = off + len < total ? XDP_PKT_CONTD : 0;
-            EXPECT_TRUE(kernel_->receive_buffer(frame.data() + off, len,
-                                                kHeadroom, area_->base(),
-                                                opts));
+            EXPECT_TRUE(kernel_->receive_buffer(
+                frame.data() + off, len, kHeadroom, area_->base(), opts));
             n++;
         }
         return n;
@@ -143,8 +142,7 @@ TEST_F(XskMultiBufferTest, ChainAssembledIntoOneJumboFrame)
     EXPECT_EQ(f[0].chunk_size, kJumboChunkSize);
     EXPECT_EQ(f[0].headroom, kRxHeadroom);
     EXPECT_EQ(f[0].xdp_flags, 0u);
-    EXPECT_EQ(umem::MetadataSlots::from_caller(f[0].meta)->owner,
-              jumbo_.get());
+    EXPECT_EQ(umem::MetadataSlots::from_caller(f[0].meta)->owner, jumbo_.get());
     EXPECT_TRUE(data_of(f[0]) == frame) << "assembled bytes differ";
     // The three chunks are free again at once; the jumbo buffer is held.
     EXPECT_EQ(area_->chunks_held(), 0u);
@@ -197,9 +195,9 @@ TEST_F(XskMultiBufferTest, ChainCutByThePeekWaitsForItsRest)
     ASSERT_EQ(queue_->rx_burst(f, 32), 30u);
     EXPECT_EQ(queue_->stats().chunks_rx, 3u);  // Left on the ring.
     expect_balanced("first burst");
-    std::vector<void *> metas;
+    std::vector<void *> metas(30);
     for (int i = 0; i < 30; i++) {
-        metas.push_back(f[i].meta);
+        metas[i] = f[i].meta;
     }
     umem::UmemArea::release_batch(metas.data(), 30);
 
@@ -323,8 +321,8 @@ TEST_F(XskMultiBufferTest, ReceivedJumboFrameForwardedAndItsBufferReleased)
     deliver(frame);
     afxdp_rx_frame f[32];
     ASSERT_EQ(queue_->rx_burst(f, 32), 1u);
-    afxdp_tx_frame t{static_cast<char *>(f[0].chunk) + f[0].headroom,
-                     f[0].len, f[0].meta};
+    afxdp_tx_frame t{static_cast<char *>(f[0].chunk) + f[0].headroom, f[0].len,
+                     f[0].meta};
     ASSERT_EQ(queue_->tx_burst(&t, 1), 1u);
     EXPECT_EQ(jumbo_->chunks_held(), 0u);  // Copied, then released.
     EXPECT_EQ(queue_->stats().tx_multi_buffer, 1u);
