@@ -88,8 +88,11 @@ want="id $prog, link id $link, fast path on, rx hash on"
 [[ $(field "$b" "xdp program") == "$want" ]] ||
     fail "xdp program '$(field "$b" "xdp program")', bpftool: $want"
 
+# The statistics column is refreshed every 5 s: it may still show the
+# UMEM from before the second port opened.
+wait_until 10 eval '(( $(iface_stat "$P0" umem_queues) >= 4 ))' ||
+    fail "$P0: umem_queues $(iface_stat "$P0" umem_queues), 2 ports of 2 queues share it"
 umem_queues=$(iface_stat "$P0" umem_queues)
-((umem_queues >= 4)) || fail "$P0: umem_queues $umem_queues, 2 ports of 2 queues share it"
 want="$(iface_status "$P0" umem), 8192 chunks of 4096 bytes (33554432 bytes), frame headroom 384, huge pages $(iface_status "$P0" umem-huge-pages), $umem_queues queues"
 [[ $(field "$b" umem) == "$want" && $want == shared,* ]] ||
     fail "umem '$(field "$b" umem)', status and statistics: '$want'"
