@@ -29,8 +29,9 @@
  *    calls it with no thread polling or sending on the device).  Options:
  *    n_rxq (default 1, at most the device's queues), xdp-mode (best-effort,
  *    native-with-zerocopy, native, generic), use-need-wakeup (default
- *    true), shared-umem (default true) and busy-poll-budget/-usecs
- *    (default off).  The core checks them (afxdp_port_options_update): an
+ *    true), shared-umem (default true), busy-poll-budget/-usecs
+ *    (default off) and multi-buffer (default true: MTU up to 9000).
+ *    The core checks them (afxdp_port_options_update): an
  *    impossible request is refused on a fresh port, so that the bridge
  *    reports it on the Interface and does not add the port, and kept out
  *    on a running port, which keeps its last valid options (an error
@@ -481,6 +482,7 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
         .shared_umem = smap_get(args, "shared-umem"),
         .busy_poll_budget = smap_get(args, "busy-poll-budget"),
         .busy_poll_usecs = smap_get(args, "busy-poll-usecs"),
+        .multi_buffer = smap_get(args, "multi-buffer"),
     };
     struct netdev_afxdp *state;
     char *reason = NULL;
@@ -529,6 +531,8 @@ netdev_afxdp_get_config(const struct netdev *netdev, struct smap *args)
     smap_add(args, "use-need-wakeup",
              state->applied.use_need_wakeup ? "true" : "false");
     smap_add(args, "shared-umem", state->applied.shared_umem ? "true" : "false");
+    smap_add(args, "multi-buffer",
+             state->applied.multi_buffer ? "true" : "false");
     if (state->applied.busy_poll_budget) {
         smap_add_format(args, "busy-poll-budget", "%"PRIu32,
                         state->applied.busy_poll_budget);
@@ -605,7 +609,7 @@ afxdp_open_port(struct netdev *netdev, struct netdev_afxdp *state,
         .private_umem = !state->applied.shared_umem,
         .busy_poll_budget = state->applied.busy_poll_budget,
         .busy_poll_usecs = state->applied.busy_poll_usecs,
-        .multi_buffer = true,
+        .multi_buffer = state->applied.multi_buffer,
     };
     struct afxdp_port *port = NULL;
     char *cause = NULL;

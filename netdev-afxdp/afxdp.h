@@ -72,6 +72,7 @@ struct afxdp_option_strings {
     const char *shared_umem;      /* "shared-umem", default "true". */
     const char *busy_poll_budget; /* Default "0": no busy polling. */
     const char *busy_poll_usecs;  /* Default "20". */
+    const char *multi_buffer;     /* "multi-buffer", default "true". */
 };
 
 struct afxdp_options {
@@ -81,6 +82,7 @@ struct afxdp_options {
     bool shared_umem;
     uint32_t busy_poll_budget; /* 0..65535: SO_BUSY_POLL_BUDGET is 16-bit. */
     uint32_t busy_poll_usecs;  /* > 0. */
+    bool multi_buffer;         /* Jumbo frames where the kernel can. */
 };
 
 /* One port's options across OVS's set_config calls, and the policy for a

@@ -7,11 +7,15 @@
 # times under traffic, after which every chunk of the UMEM and every jumbo
 # buffer is accounted for.  On this kernel (6.6+) and veth, the ports must
 # report multi-buffer AF_XDP (status max-mtu 9000): a port that does not
-# fails the test rather than skipping it.
+# fails the test rather than skipping it.  Last, with options:multi-buffer
+# =false (what a kernel or driver without it leaves): the one-chunk limit
+# in status, the device's 9000-byte MTU reported as an error in status
+# and log, mtu_request=9000 refused, and a 3694 MTU working.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 AFXDP_TEST_TIMEOUT=280
+OVS_LOG_ALLOW="\|netdev_afxdp\|ERR\|ax[0-9a-z]+: device MTU 9000 is above 3694"
 SIZE_MB=64
 PORT=5203
 MTU_CYCLES=${AFXDP_JUMBO_MTU_CYCLES:-50}
@@ -171,5 +175,36 @@ for p in "$P0" "$P1"; do
 done
 check_multi_buffer
 check_jumbo_ping generic
+check_chunks "$P0"
+
+# 6. Without multi-buffer: the one-chunk limit, and the device's MTU above
+#    it said in status and log; small frames still pass, jumbo ones not.
+from=$(wc -l <"$OVS_VSWITCHD_LOG")
+vsctl set interface "$P0" options:multi-buffer=false
+single="multi-buffer AF_XDP not requested"
+wait_until 10 eval '[[ $(iface_status "$P0" max-mtu) == 3694 ]]' ||
+    fail "$P0: multi-buffer=false: max-mtu $(iface_status "$P0" max-mtu)"
+[[ $(iface_status "$P0" max-mtu-reason) == "$single" ]] ||
+    fail "$P0: max-mtu-reason '$(iface_status "$P0" max-mtu-reason)'"
+want="device MTU 9000 is above 3694, the largest AF_XDP carries on this port ($single): longer frames are dropped"
+[[ $(iface_status "$P0" afxdp-error) == "$want" ]] ||
+    fail "$P0: afxdp-error '$(iface_status "$P0" afxdp-error)'"
+new_log() { tail -n +"$((from + 1))" "$OVS_VSWITCHD_LOG"; }
+new_log | grep -qF "netdev_afxdp|ERR|$P0: $want." ||
+    fail "$P0: no error logged for the MTU above the limit"
+check_ping 0 "$IP4_1" -s 1000
+nsx 0 ping -q -c 3 -i 0.1 -W 1 -M do -s 8972 "$IP4_1" >/dev/null 2>&1 &&
+    fail "9000-byte packets crossed a port without multi-buffer"
+# The bridge asks the provider again on each of its runs: make one.
+vsctl set interface "$P0" external_ids:afxdp-test=single-buffer
+wait_until 10 eval 'new_log | grep -q "$P0: MTU 9000 is too large for AF_XDP: the largest is 3694 ($single)"' ||
+    fail "$P0: mtu_request=9000 not refused without multi-buffer"
+set_port_mtu "$P0" 3694
+set_host_mtu 0 3694
+wait_until 10 eval '[[ -z $(iface_status "$P0" afxdp-error 2>/dev/null) ]]' ||
+    fail "$P0: afxdp-error stays at MTU 3694: $(iface_status "$P0" afxdp-error)"
+check_ping 0 "$IP4_1" -M "do" -s 3666
+log "multi-buffer=false: max-mtu 3694 ($single), MTU 9000 reported" \
+    "as an error, refused, 3694 carried"
 check_chunks "$P0"
 sys_finish

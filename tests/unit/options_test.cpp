@@ -52,6 +52,27 @@ TEST(ParseOptions, NothingSetGivesTheDefaults)
     EXPECT_TRUE(r.value().shared_umem);
     EXPECT_EQ(r.value().busy_poll_budget, 0u);
     EXPECT_EQ(r.value().busy_poll_usecs, 20u);
+    EXPECT_TRUE(r.value().multi_buffer);
+}
+
+TEST(ParseOptions, MultiBuffer)
+{
+    afxdp_option_strings s = {};
+    s.multi_buffer = "false";
+    auto r = parse_options("eth0", s, queues(1));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r.value().multi_buffer);
+    EXPECT_EQ(afxdp::netdev::to_string(r.value()),
+              "n_rxq=1, xdp-mode=best-effort, use-need-wakeup=true, "
+              "shared-umem=true, multi-buffer=false");
+    s.multi_buffer = "TRUE";
+    auto t = parse_options("eth0", s, queues(1));
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t.value().multi_buffer);
+    EXPECT_FALSE(afxdp::netdev::same_options(r.value(), t.value()));
+    s.multi_buffer = "maybe";
+    EXPECT_EQ(parse_error(s),
+              "eth0: Invalid 'multi-buffer' (maybe): must be true or false.");
 }
 
 TEST(ParseOptions, ValidValues)
@@ -123,8 +144,8 @@ afxdp_option_strings umem_strings(const char *shared, const char *budget,
 
 TEST(ParseOptions, SharedUmemAndBusyPollValues)
 {
-    auto r = parse_options("eth0", umem_strings("FALSE", "64", "50"),
-                           queues(1));
+    auto r =
+        parse_options("eth0", umem_strings("FALSE", "64", "50"), queues(1));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_FALSE(r.value().shared_umem);
     EXPECT_EQ(r.value().busy_poll_budget, 64u);
@@ -157,9 +178,9 @@ TEST(ParseOptions, SharedUmemAndBusyPollOutOfRangeAreInvalid)
 TEST(ParseOptions, ChangingAUmemOrBusyPollOptionIsAChange)
 {
     PortOptions o("eth0");
-    ASSERT_EQ(o.update(umem_strings(nullptr, nullptr, nullptr), queues(1))
-                  .verdict,
-              Verdict::kAccepted);
+    ASSERT_EQ(
+        o.update(umem_strings(nullptr, nullptr, nullptr), queues(1)).verdict,
+        Verdict::kAccepted);
     for (auto s : {umem_strings("false", nullptr, nullptr),
                    umem_strings("false", "16", nullptr),
                    umem_strings("false", "16", "30")}) {
@@ -167,8 +188,8 @@ TEST(ParseOptions, ChangingAUmemOrBusyPollOptionIsAChange)
         EXPECT_EQ(u.verdict, Verdict::kAccepted);
         EXPECT_TRUE(u.changed);
     }
-    EXPECT_FALSE(o.update(umem_strings("false", "16", "30"), queues(1))
-                     .changed);
+    EXPECT_FALSE(
+        o.update(umem_strings("false", "16", "30"), queues(1)).changed);
 }
 
 TEST(ParseOptions, FirstBadOptionIsReported)
