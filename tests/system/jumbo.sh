@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Jumbo frames through multi-buffer AF_XDP: MTU 9000 on both afxdp ports
 # and both hosts; unfragmented 9000-byte IP packets both ways (IPv4 and
-# IPv6) in native and generic XDP mode; a 64 MiB TCP transfer whose copy
-# hashes the same; small and jumbo frames mixed; a frame above the output
+# IPv6) in native and generic XDP mode and on an afxdp-nonpmd port; a
+# 64 MiB TCP transfer whose copy hashes the same; small and jumbo frames mixed; a frame above the output
 # port's MTU dropped and counted; and the MTU switched 1500 <-> 9000 fifty
 # times under traffic, after which every chunk of the UMEM and every jumbo
 # buffer is accounted for.  On this kernel (6.6+) and veth, the ports must
@@ -176,6 +176,14 @@ done
 check_multi_buffer
 check_jumbo_ping generic
 check_chunks "$P0"
+
+# 5b. An afxdp-nonpmd port (polled by the main thread) takes the same MTU.
+vsctl set interface "$P1" type=afxdp-nonpmd
+port_wait_ready "$P1"
+wait_until 10 eval '[[ $(iface_status "$P1" max-mtu) == 9000 ]]' ||
+    fail "$P1 (afxdp-nonpmd): max-mtu '$(iface_status "$P1" max-mtu)'"
+set_port_mtu "$P1" 9000
+check_jumbo_ping "afxdp-nonpmd"
 
 # 6. Without multi-buffer: the one-chunk limit, and the device's MTU above
 #    it said in status and log; small frames still pass, jumbo ones not.
