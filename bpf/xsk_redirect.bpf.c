@@ -20,6 +20,16 @@
  * mark, so that dpif-netdev skips its own lookup.  cfg_rx_hash alone
  * computes the hash for every frame without running flows.
  *
+ * Multi-buffer frames (section xdp.frags, so that the kernel hands over
+ * frames larger than one buffer: jumbo MTUs).  The fast path never runs
+ * one: it parses and rewrites only the first buffer and counts the linear
+ * length, so a chained frame goes to the socket untouched and OVS runs it
+ * (to_ovs_multi_buffer); the fast path therefore never forwards a frame
+ * differently from dpif-netdev, and never redirects a chained frame to a
+ * device.  The devmap holds plain ifindexes, no per-entry programs, so
+ * the kernel's rule that programs sharing a devmap agree on frags support
+ * (bpf_prog_map_compatible) binds only our own programs, all xdp.frags.
+ *
  * Maps are sized by the loader before loading; a disabled feature's maps
  * are shrunk to one entry.
  */
@@ -164,7 +174,7 @@ static __always_inline int afxdp_execute(struct xdp_md *ctx,
     return verdict;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xsk_redirect(struct xdp_md *ctx)
 {
     struct afxdp_parsed p;
@@ -172,6 +182,14 @@ int xsk_redirect(struct xdp_md *ctx)
     __u32 meta = AFXDP_XDP_META_HASH;
 
     if (!cfg_fast_path && !cfg_rx_hash) {
+        return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+    }
+    /* A chained frame: user space ignores the metadata of those (the
+     * kernel need not copy it for them), so no hash, no lookup. */
+    if (bpf_xdp_get_buff_len(ctx) > (__u64)(ctx->data_end - ctx->data)) {
+        if (cfg_fast_path) {
+            AFXDP_COUNT(to_ovs_multi_buffer);
+        }
         return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
     }
 

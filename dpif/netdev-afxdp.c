@@ -29,8 +29,9 @@
  *    calls it with no thread polling or sending on the device).  Options:
  *    n_rxq (default 1, at most the device's queues), xdp-mode (best-effort,
  *    native-with-zerocopy, native, generic), use-need-wakeup (default
- *    true), shared-umem (default true) and busy-poll-budget/-usecs
- *    (default off).  The core checks them (afxdp_port_options_update): an
+ *    true), shared-umem (default true), busy-poll-budget/-usecs
+ *    (default off) and multi-buffer (default true: MTU up to 9000).
+ *    The core checks them (afxdp_port_options_update): an
  *    impossible request is refused on a fresh port, so that the bridge
  *    reports it on the Interface and does not add the port, and kept out
  *    on a running port, which keeps its last valid options (an error
@@ -512,6 +513,7 @@ netdev_afxdp_set_config(struct netdev *netdev, const struct smap *args,
         .shared_umem = smap_get(args, "shared-umem"),
         .busy_poll_budget = smap_get(args, "busy-poll-budget"),
         .busy_poll_usecs = smap_get(args, "busy-poll-usecs"),
+        .multi_buffer = smap_get(args, "multi-buffer"),
     };
     struct netdev_afxdp *state;
     char *reason = NULL;
@@ -560,6 +562,8 @@ netdev_afxdp_get_config(const struct netdev *netdev, struct smap *args)
     smap_add(args, "use-need-wakeup",
              state->applied.use_need_wakeup ? "true" : "false");
     smap_add(args, "shared-umem", state->applied.shared_umem ? "true" : "false");
+    smap_add(args, "multi-buffer",
+             state->applied.multi_buffer ? "true" : "false");
     if (state->applied.busy_poll_budget) {
         smap_add_format(args, "busy-poll-budget", "%"PRIu32,
                         state->applied.busy_poll_budget);
@@ -629,6 +633,21 @@ afxdp_report_open_failure(struct netdev_afxdp *state, const char *name,
     state->open_retries = 0;
 }
 
+/* A device whose MTU is above what the port's sockets carry (no multi-
+ * buffer AF_XDP here, and the MTU was set before the port was added) would
+ * drop every longer frame in silence: say so once per open, as an error;
+ * the status says it for as long as it lasts. */
+static void
+afxdp_check_mtu(const char *name, const struct afxdp_port *port)
+{
+    char *mtu_error = afxdp_port_mtu_error(port);
+
+    if (mtu_error) {
+        VLOG_ERR("%s: %s.", name, mtu_error);
+        free(mtu_error);
+    }
+}
+
 /* Opens the port with the options applied.  A failure is logged as one
  * line saying what was asked and why, and kept for status; the queue
  * counts stay as requested so that dpif-netdev's view stays consistent
@@ -652,6 +671,7 @@ afxdp_open_port(struct netdev *netdev, struct netdev_afxdp *state,
         .private_umem = !state->applied.shared_umem,
         .busy_poll_budget = state->applied.busy_poll_budget,
         .busy_poll_usecs = state->applied.busy_poll_usecs,
+        .multi_buffer = state->applied.multi_buffer,
     };
     struct afxdp_port *port = NULL;
     char *cause = NULL;
@@ -686,6 +706,7 @@ afxdp_open_port(struct netdev *netdev, struct netdev_afxdp *state,
         if (state->offload) {
             afxdp_offload_bind(state->offload, port);
         }
+        afxdp_check_mtu(name, port);
     }
     free(cause);
 }
@@ -712,20 +733,30 @@ netdev_afxdp_reconfigure(struct netdev *netdev)
     return 0;
 }
 
+/* The limit is what the port's sockets carry: with multi-buffer AF_XDP,
+ * afxdp_max_mtu_multi_buffer(); without (kernel, driver or zero-copy mode
+ * refused it), one chunk's frame.  Before the port's first reconfigure()
+ * (add-port sets the MTU before the sockets are opened) it is the
+ * multi-buffer one, and afxdp_check_mtu() reports a device MTU the sockets
+ * then cannot carry.  The device's own maximum, if lower, is the kernel's
+ * to enforce when netdev-linux sets the MTU. */
 int
 netdev_afxdp_verify_mtu_size(const struct netdev *netdev, int mtu)
 {
     /* Called with 'dev->mutex' held (from netdev_linux_set_mtu()). */
-    uint32_t max_frame = afxdp_max_frame_len();
+    const struct netdev_afxdp *state = afxdp_state(netdev);
+    const char *reason = "";
+    uint32_t max_mtu = (state->port
+                        ? afxdp_port_max_mtu(state->port, &reason)
+                        : afxdp_max_mtu_multi_buffer());
 
-    if (mtu < 0 || (uint32_t) mtu + VLAN_ETH_HEADER_LEN > max_frame) {
+    if (mtu < 0 || (uint32_t) mtu > max_mtu) {
         /* The bridge asks again on every reconfiguration. */
         VLOG_WARN_RL(&rl, "%s: MTU %d is too large for AF_XDP: the largest "
-                     "is %"PRIu32" (MTU plus %d bytes of Ethernet and VLAN "
-                     "headers must fit in a %"PRIu32"-byte frame).",
-                     netdev_get_name(netdev), mtu,
-                     max_frame - VLAN_ETH_HEADER_LEN, VLAN_ETH_HEADER_LEN,
-                     max_frame);
+                     "is %"PRIu32" (%s).", netdev_get_name(netdev), mtu,
+                     max_mtu,
+                     *reason ? reason
+                     : "frames in chained chunks, multi-buffer AF_XDP");
         return EINVAL;
     }
     return 0;
@@ -770,6 +801,23 @@ afxdp_umem_status(const struct afxdp_port *port, struct smap *smap)
     }
 }
 
+/* Which MTU limit applies and why; an MTU above it is an error. */
+static void
+afxdp_mtu_status(const struct afxdp_port *port, struct smap *smap)
+{
+    const char *reason;
+    uint32_t max_mtu = afxdp_port_max_mtu(port, &reason);
+    char *mtu_error = afxdp_port_mtu_error(port);
+
+    smap_add_format(smap, "max-mtu", "%"PRIu32, max_mtu);
+    smap_add(smap, "max-mtu-reason",
+             *reason ? reason : "multi-buffer AF_XDP (frames in chained "
+                                "chunks)");
+    if (mtu_error) {
+        smap_add_nocopy(smap, xstrdup("afxdp-error"), mtu_error);
+    }
+}
+
 int
 netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
 {
@@ -786,6 +834,7 @@ netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
         smap_add(smap, "xdp-mode", afxdp_xdp_mode_to_string(
                      afxdp_port_xdp_mode(dev->afxdp->port)));
         afxdp_umem_status(dev->afxdp->port, smap);
+        afxdp_mtu_status(dev->afxdp->port, smap);
         added = true;
     } else if (dev->afxdp->open_error) {
         smap_add(smap, "afxdp-error", dev->afxdp->open_error);
@@ -912,6 +961,9 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     QSTAT(tx_kick_errors)                       \
     QSTAT(tx_dropped_not_held)                  \
     QSTAT(tx_zero_copy)                         \
+    QSTAT(rx_multi_buffer)                      \
+    QSTAT(rx_dropped_multi_buffer)              \
+    QSTAT(tx_multi_buffer)                      \
     QSTAT(rx_dropped)                           \
     QSTAT(rx_invalid_descs)                     \
     QSTAT(tx_invalid_descs)                     \
@@ -937,7 +989,8 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     OSTAT(to_ovs_action)                        \
     OSTAT(to_ovs_fallback)                      \
     OSTAT(meta_failed)                          \
-    OSTAT(action_failed)
+    OSTAT(action_failed)                        \
+    OSTAT(to_ovs_multi_buffer)
 
 /* Every field of struct afxdp_umem_stats, reported as "umem_<field>". */
 #define AFXDP_UMEM_STATS                        \
@@ -952,7 +1005,10 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     USTAT(chunks_completion)                    \
     USTAT(queues)                               \
     USTAT(release_errors)                       \
-    USTAT(pool_overflows)
+    USTAT(pool_overflows)                       \
+    USTAT(jumbo_total)                          \
+    USTAT(jumbo_free)                           \
+    USTAT(jumbo_held)
 
 int
 netdev_afxdp_get_custom_stats(const struct netdev *netdev,
@@ -1047,6 +1103,13 @@ afxdp_show_header(struct ds *out, const struct netdev_afxdp *state,
                   afxdp_xdp_mode_to_string(state->applied.xdp_mode));
     ds_put_format(out, "  use-need-wakeup: %s\n",
                   state->applied.use_need_wakeup ? "true" : "false");
+    if (state->port) {
+        const char *reason;
+        uint32_t max_mtu = afxdp_port_max_mtu(state->port, &reason);
+
+        ds_put_format(out, "  max-mtu: %"PRIu32" (%s)\n", max_mtu,
+                      *reason ? reason : "multi-buffer AF_XDP");
+    }
     ds_put_format(out, "  queues: %"PRIu32" (device: %"PRIu32" now, "
                   "%"PRIu32" at most)\n", info->n_queues,
                   info->device_queues.current, info->device_queues.max);
@@ -1082,6 +1145,9 @@ afxdp_show_umem(struct ds *out, const struct afxdp_port *port,
                   us.chunks_completion);
     ds_put_format(out, "    errors: release %"PRIu64", pool overflow %"PRIu64
                   "\n", us.release_errors, us.pool_overflows);
+    ds_put_format(out, "    jumbo buffers: total %"PRIu32", free %"PRIu32
+                  ", held %"PRIu32"\n", us.jumbo_total, us.jumbo_free,
+                  us.jumbo_held);
 }
 
 static void
@@ -1110,6 +1176,9 @@ afxdp_show_queue(struct ds *out, const struct afxdp_queue_stats *qs,
                   "%"PRIu64"\n", qs->tx_dropped_no_chunk,
                   qs->tx_dropped_ring_full, qs->tx_dropped_bad_len,
                   qs->tx_dropped_not_held, qs->tx_kick_errors);
+    ds_put_format(out, "    multi-buffer: rx %"PRIu64", rx dropped %"PRIu64
+                  ", tx %"PRIu64"\n", qs->rx_multi_buffer,
+                  qs->rx_dropped_multi_buffer, qs->tx_multi_buffer);
 }
 
 static void
@@ -1126,8 +1195,9 @@ afxdp_show_fast_path(struct ds *out, const struct afxdp_offload *offload)
                   "\n", c.refused_match, c.refused_full);
     ds_put_format(out, "    to ovs: miss %"PRIu64", partial %"PRIu64
                   ", parse %"PRIu64", action %"PRIu64", fallback %"PRIu64
-                  "\n", c.to_ovs_miss, c.to_ovs_partial, c.to_ovs_parse,
-                  c.to_ovs_action, c.to_ovs_fallback);
+                  ", multi-buffer %"PRIu64"\n", c.to_ovs_miss,
+                  c.to_ovs_partial, c.to_ovs_parse, c.to_ovs_action,
+                  c.to_ovs_fallback, c.to_ovs_multi_buffer);
     ds_put_format(out, "    failed: meta %"PRIu64", action %"PRIu64"\n",
                   c.meta_failed, c.action_failed);
 }

@@ -72,6 +72,7 @@ struct afxdp_option_strings {
     const char *shared_umem;      /* "shared-umem", default "true". */
     const char *busy_poll_budget; /* Default "0": no busy polling. */
     const char *busy_poll_usecs;  /* Default "20". */
+    const char *multi_buffer;     /* "multi-buffer", default "true". */
 };
 
 struct afxdp_options {
@@ -81,6 +82,7 @@ struct afxdp_options {
     bool shared_umem;
     uint32_t busy_poll_budget; /* 0..65535: SO_BUSY_POLL_BUDGET is 16-bit. */
     uint32_t busy_poll_usecs;  /* > 0. */
+    bool multi_buffer;         /* Jumbo frames where the kernel can. */
 };
 
 /* One port's options across OVS's set_config calls, and the policy for a
@@ -162,6 +164,10 @@ struct afxdp_port_config {
     uint32_t busy_poll_budget; /* 0: no busy polling; else SO_PREFER_BUSY_POLL
                                 * with this SO_BUSY_POLL_BUDGET... */
     uint32_t busy_poll_usecs;  /* ...and this SO_BUSY_POLL (> 0). */
+    /* Multi-buffer AF_XDP (kernel 6.6+): frames up to the MTU of
+     * afxdp_max_mtu_multi_buffer() in chained chunks, where the kernel and
+     * driver take them (afxdp_port_max_mtu() says what the port got). */
+    bool multi_buffer;
 };
 
 /* Opens a port.  Returns 0 and sets '*portp', or a positive errno after
@@ -220,6 +226,19 @@ int afxdp_port_queue_fd(const struct afxdp_port *, uint32_t qid);
 
 /* Largest frame (L2, without FCS) one chunk can receive and transmit. */
 uint32_t afxdp_max_frame_len(void);
+
+/* The largest MTU with multi-buffer AF_XDP (9000), and without it (one
+ * chunk's frame less 18 bytes of Ethernet and VLAN headers). */
+uint32_t afxdp_max_mtu_multi_buffer(void);
+uint32_t afxdp_max_mtu_single_buffer(void);
+
+/* The largest MTU the port's sockets carry, and in '*reason' (valid until
+ * the port is closed) why it is not the multi-buffer one, or "". */
+uint32_t afxdp_port_max_mtu(const struct afxdp_port *, const char **reason);
+
+/* When the device's MTU is above afxdp_port_max_mtu(), a malloc()ed
+ * sentence saying so and why (for status and log); else NULL. */
+char *afxdp_port_mtu_error(const struct afxdp_port *);
 
 /* Bytes reserved in front of every received frame for OVS to push headers
  * (VLAN, MPLS, tunnels) without reallocating. */
@@ -304,6 +323,12 @@ struct afxdp_queue_stats {
      * for the next one.  Not drops. */
     uint64_t tx_kick_errors;
     uint64_t tx_zero_copy; /* Of tx_packets: sent by address, no copy. */
+    /* Frames larger than a chunk (multi-buffer): received and assembled,
+     * of rx_packets; dropped on receive (longer than the largest frame,
+     * or no jumbo buffer free); sent as chains, of tx_packets. */
+    uint64_t rx_multi_buffer;
+    uint64_t rx_dropped_multi_buffer;
+    uint64_t tx_multi_buffer;
 
     /* struct xdp_statistics, read from the socket. */
     uint64_t rx_dropped;
@@ -385,6 +410,11 @@ struct afxdp_umem_stats {
     uint32_t queues;         /* Sockets on it, all ports. */
     uint64_t release_errors; /* Releases refused: chunk not held. */
     uint64_t pool_overflows; /* Chunks refused by a full pool. */
+    /* The buffers chained frames are assembled in: free + held == total
+     * when nothing moves. */
+    uint32_t jumbo_total;
+    uint32_t jumbo_free;
+    uint32_t jumbo_held;
 };
 
 /* Never fails; zeroes for a port without sockets. */

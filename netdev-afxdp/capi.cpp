@@ -259,6 +259,32 @@ uint32_t afxdp_max_frame_len(void)
     return afxdp::netdev::kMaxFrameLen;
 }
 
+uint32_t afxdp_max_mtu_multi_buffer(void)
+{
+    return afxdp::netdev::kMaxMtuMultiBuffer;
+}
+
+uint32_t afxdp_max_mtu_single_buffer(void)
+{
+    return afxdp::netdev::kMaxFrameLen - afxdp::netdev::kVlanEthHeader;
+}
+
+uint32_t afxdp_port_max_mtu(const struct afxdp_port *port, const char **reason)
+{
+    *reason = cast(port)->max_mtu_reason().c_str();
+    return cast(port)->max_mtu();
+}
+
+char *afxdp_port_mtu_error(const struct afxdp_port *port)
+{
+    try {
+        std::string e = cast(port)->mtu_error();
+        return e.empty() ? nullptr : strdup(e.c_str());
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+
 uint32_t afxdp_frame_headroom(void)
 {
     return afxdp::netdev::kRxHeadroom;

@@ -98,4 +98,21 @@ Result<DeviceQueues> device_queues(const std::string &ifname)
     return queues;
 }
 
+Result<uint32_t> device_mtu(const std::string &ifname)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return Error{errno, ifname + ": socket: " + strerror(errno)};
+    }
+    struct ifreq ifr = {};
+    strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    int rc = ioctl(fd, SIOCGIFMTU, &ifr);
+    int err = errno;
+    close(fd);
+    if (rc != 0) {
+        return Error{err, ifname + ": SIOCGIFMTU: " + strerror(err)};
+    }
+    return uint32_t(ifr.ifr_mtu);
+}
+
 }  // namespace afxdp::netdev

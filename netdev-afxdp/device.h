@@ -35,6 +35,9 @@ struct DeviceQueues {
 // ENODEV if there is no such device.
 Result<DeviceQueues> device_queues(const std::string &ifname);
 
+// The device's MTU now (SIOCGIFMTU).
+Result<uint32_t> device_mtu(const std::string &ifname);
+
 }  // namespace afxdp::netdev
 
 #endif  // AFXDP_NETDEV_DEVICE_H

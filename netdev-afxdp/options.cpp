@@ -23,6 +23,7 @@ constexpr afxdp_options kDefaults = {
     .shared_umem = true,
     .busy_poll_budget = 0,
     .busy_poll_usecs = 20,
+    .multi_buffer = true,
 };
 
 Error invalid(const std::string &ifname, const std::string &text)
@@ -138,6 +139,11 @@ Result<afxdp_options> parse_options(const std::string &ifname,
     if (!usecs) {
         return usecs.error();
     }
+    auto multi = parse_bool(ifname, "multi-buffer", strings.multi_buffer,
+                            kDefaults.multi_buffer);
+    if (!multi) {
+        return multi.error();
+    }
     return afxdp_options{
         .n_rxq = n_rxq.value(),
         .xdp_mode = mode.value(),
@@ -145,6 +151,7 @@ Result<afxdp_options> parse_options(const std::string &ifname,
         .shared_umem = shared.value(),
         .busy_poll_budget = budget.value(),
         .busy_poll_usecs = usecs.value(),
+        .multi_buffer = multi.value(),
     };
 }
 
@@ -154,7 +161,8 @@ bool same_options(const afxdp_options &a, const afxdp_options &b)
            a.use_need_wakeup == b.use_need_wakeup &&
            a.shared_umem == b.shared_umem &&
            a.busy_poll_budget == b.busy_poll_budget &&
-           a.busy_poll_usecs == b.busy_poll_usecs;
+           a.busy_poll_usecs == b.busy_poll_usecs &&
+           a.multi_buffer == b.multi_buffer;
 }
 
 std::string to_string(const afxdp_options &o)
@@ -167,6 +175,9 @@ std::string to_string(const afxdp_options &o)
     if (o.busy_poll_budget) {
         s += ", busy-poll-budget=" + std::to_string(o.busy_poll_budget) +
              ", busy-poll-usecs=" + std::to_string(o.busy_poll_usecs);
+    }
+    if (!o.multi_buffer) {
+        s += ", multi-buffer=false";  // Only when not the default.
     }
     return s;
 }

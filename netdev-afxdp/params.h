@@ -9,6 +9,13 @@
  * which is room for OVS to push VLAN/MPLS/tunnel headers in place.  Transmitted
  * frames are copied to the same offset, so one maximum frame length holds for
  * both directions.
+ *
+ * Jumbo frames (multi-buffer AF_XDP, kernel 6.6+) span several chunks,
+ * chained by XDP_PKT_CONTD.  OVS needs a frame in one piece, so a chained
+ * frame is received by copying its fragments into one kJumboChunkSize
+ * buffer of a second, smaller area that the kernel never sees (the jumbo
+ * area, see shared_umem.h), and transmitted by copying it over up to
+ * kMaxTxChain chunks.  A frame that fits one chunk never takes that path.
  */
 #ifndef AFXDP_NETDEV_PARAMS_H
 #define AFXDP_NETDEV_PARAMS_H
@@ -37,8 +44,32 @@ inline constexpr uint32_t kMaxFastPathFlows = 16384;
 inline constexpr uint32_t kRxHeadroom = XDP_PACKET_HEADROOM + kFrameHeadroom;
 inline constexpr uint32_t kTxHeadroom = kRxHeadroom;
 inline constexpr uint32_t kMaxFrameLen = kChunkSize - kTxHeadroom;
+// An MTU counts neither the Ethernet header nor a VLAN tag (OVS's
+// VLAN_ETH_HEADER_LEN): one chunk carries an MTU of kMaxFrameLen - 18.
+inline constexpr uint32_t kVlanEthHeader = 18;
+
+// Multi-buffer frames.  The MTU we offer with it (the common jumbo size;
+// the device's own maximum may be lower) and the largest frame OVS gets in
+// one piece: a jumbo buffer less the same headroom as a chunk's.
+inline constexpr uint32_t kMaxMtuMultiBuffer = 9000;
+inline constexpr uint32_t kJumboChunkSize = 16384;
+inline constexpr uint32_t kJumboChunks = 512;  // 8 MiB per UMEM.
+inline constexpr uint32_t kMaxJumboFrameLen = kJumboChunkSize - kRxHeadroom;
+// Chain lengths.  Receive: fragments of at most kChunkSize - kRxHeadroom
+// bytes (the kernel fills every fragment after the headroom), so a frame
+// of kMaxJumboFrameLen takes five.  Transmit: the first fragment after
+// kTxHeadroom, the others from their chunk's start, so four; well within
+// the kernel's copy-mode limit of MAX_SKB_FRAGS + 1 (18 at least).
+inline constexpr uint32_t kMaxRxChain =
+    (kMaxJumboFrameLen + kMaxFrameLen - 1) / kMaxFrameLen;
+inline constexpr uint32_t kMaxTxChain =
+    1 + (kMaxJumboFrameLen - kMaxFrameLen + kChunkSize - 1) / kChunkSize;
+static_assert(kMaxRxChain == 5 && kMaxTxChain == 4);
+static_assert(kMaxTxChain <= 18, "the kernel's copy-mode chain limit");
 
 static_assert(umem::is_power_of_two(kChunkSize));
+static_assert(umem::is_power_of_two(kJumboChunkSize));
+static_assert(umem::is_power_of_two(kJumboChunks));
 static_assert(umem::is_power_of_two(kRingSize));
 static_assert(umem::is_power_of_two(kMainLaneTxSize));
 static_assert(umem::is_power_of_two(kChunksPerUmem));

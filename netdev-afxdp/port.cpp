@@ -9,6 +9,7 @@
 #include "netdev-afxdp/device.h"
 #include "netdev-afxdp/log.h"
 #include "netdev-afxdp/log_hooks.h"
+#include "netdev-afxdp/offload/xdp_features.h"
 #include "netdev-afxdp/params.h"
 #include "netdev-afxdp/umem_registry.h"
 #include "umem/page_mapping.h"
@@ -54,21 +55,24 @@ void Port::detach_xdp() noexcept
 
 // ---- Opening ---------------------------------------------------------------
 
-Result<std::unique_ptr<XskSocket>> Port::open_socket(
-    uint32_t q, const Attempt &a, const afxdp_port_config &config, Queue *queue)
+Result<std::unique_ptr<XskSocket>> Port::open_socket_as(
+    uint32_t q, const Attempt &a, const afxdp_port_config &config,
+    bool multi_buffer, Queue *queue)
 {
     XskSocketConfig sc;
     sc.ifname = ifname_;
     sc.queue_id = q;
     sc.zero_copy = a.zero_copy;
     sc.use_need_wakeup = config.use_need_wakeup;
+    sc.multi_buffer = multi_buffer;
     sc.rx_size = sc.tx_size = sc.fill_size = sc.comp_size = kRingSize;
 
     // Share the kernel UMEM of a socket bound in the same mode, if any
     // will have us; else register the UMEM for this socket.
     Error refused;
     sc.umem_bind = UmemBind::kShare;
-    for (int fd : umem_->share_fds(a.zero_copy, config.use_need_wakeup)) {
+    for (int fd :
+         umem_->share_fds(a.zero_copy, config.use_need_wakeup, multi_buffer)) {
         sc.share_fd = fd;
         auto s = XskSocket::create(sc, umem_->area());
         if (s) {
@@ -87,6 +91,30 @@ Result<std::unique_ptr<XskSocket>> Port::open_socket(
         log(AFXDP_LOG_INFO, "%s: %s", ifname_.c_str(), umem_note_.c_str());
     }
     return s;
+}
+
+// A multi-buffer socket (XDP_USE_SG) while the port can have them; a
+// kernel older than 6.6 refuses the flag (EINVAL), a zero-copy driver
+// without multi-buffer support too (EOPNOTSUPP): then a plain socket, and
+// the port keeps the one-chunk MTU limit, saying why.
+Result<std::unique_ptr<XskSocket>> Port::open_socket(
+    uint32_t q, const Attempt &a, const afxdp_port_config &config, Queue *queue)
+{
+    if (multi_buffer_) {
+        auto s = open_socket_as(q, a, config, true, queue);
+        if (s || (s.error().code != EINVAL && s.error().code != EOPNOTSUPP)) {
+            queue->multi_buffer = bool(s);
+            return s;
+        }
+        multi_buffer_ = false;
+        mtu_note_ = std::string("the kernel refused multi-buffer AF_XDP (") +
+                    (a.zero_copy ? "zero-copy" : "copy") +
+                    " mode bind with XDP_USE_SG: " + strerror(s.error().code) +
+                    ")";
+        log(AFXDP_LOG_INFO, "%s: queue %u: %s; MTU at most %u.",
+            ifname_.c_str(), q, mtu_note_.c_str(), max_mtu());
+    }
+    return open_socket_as(q, a, config, false, queue);
 }
 
 void Port::open_main_lane(Queue *queue, const afxdp_port_config &config)
@@ -149,7 +177,9 @@ Result<void> Port::open_queue(uint32_t q, const Attempt &a,
     qc.use_need_wakeup = config.use_need_wakeup;
     qc.busy_poll = config.busy_poll_budget != 0;
     qc.tx_headroom = kTxHeadroom;
-    qc.max_frame_len = kMaxFrameLen;
+    qc.max_frame_len = queue.multi_buffer ? kMaxJumboFrameLen : kMaxFrameLen;
+    qc.multi_buffer = queue.multi_buffer;
+    qc.jumbo = &umem_->jumbo();
     qc.fill_target = umem_->fill_target();
     queue.datapath = std::make_unique<XskQueue>(qc);
     if (config.fast_path || config.rx_hash) {
@@ -158,7 +188,8 @@ Result<void> Port::open_queue(uint32_t q, const Attempt &a,
     // What the kernel made of it: a socket sharing another's kernel UMEM
     // takes that one's mode.
     umem_->attach(queue.tag, queue.datapath.get(), queue.socket->fd(),
-                  queue.socket->zero_copy(), config.use_need_wakeup);
+                  queue.socket->zero_copy(), config.use_need_wakeup,
+                  queue.multi_buffer);
 
     if (auto r = program_->bind_queue(q, queue.socket->fd()); !r) {
         return r.error();
@@ -184,12 +215,53 @@ Result<void> Port::try_attempt(const Attempt &a,
         }
         program_.emplace(std::move(prog).value());
     }
+    check_multi_buffer(a, config);
     for (uint32_t q = 0; q < config.n_queues; q++) {
         if (auto r = open_queue(q, a, config); !r) {
             return r.error();
         }
     }
     return {};
+}
+
+// Whether this attempt can carry frames larger than a chunk, before any
+// socket asks the kernel: in native mode the driver must take multi-buffer
+// XDP frames (NETDEV_XDP_ACT_RX_SG in its xdp-features, which the AF_XDP
+// documentation names as the probe); generic mode always can.
+void Port::check_multi_buffer(const Attempt &a, const afxdp_port_config &config)
+{
+    multi_buffer_ = config.multi_buffer;
+    mtu_note_ = multi_buffer_ ? "" : "multi-buffer AF_XDP not requested";
+    if (!multi_buffer_ || a.attach != XdpAttachMode::kNative) {
+        return;
+    }
+    auto features = offload::XdpFeatures::open();
+    if (!features) {
+        return;  // No netdev family (kernel < 6.3): the bind will tell.
+    }
+    auto bits = features.value().query(ifindex_);
+    if (bits && !(bits.value() & offload::kXdpActRxSg)) {
+        multi_buffer_ = false;
+        mtu_note_ = "the driver lacks multi-buffer XDP (no rx-sg in its "
+                    "xdp-features) in native mode";
+    }
+}
+
+uint32_t Port::max_mtu() const noexcept
+{
+    return multi_buffer_ ? kMaxMtuMultiBuffer : kMaxFrameLen - kVlanEthHeader;
+}
+
+std::string Port::mtu_error() const
+{
+    auto mtu = device_mtu(ifname_);
+    if (!mtu || mtu.value() <= max_mtu()) {
+        return "";
+    }
+    return "device MTU " + std::to_string(mtu.value()) + " is above " +
+           std::to_string(max_mtu()) +
+           ", the largest AF_XDP carries on this port (" + mtu_note_ +
+           "): longer frames are dropped";
 }
 
 Result<std::vector<Port::Attempt>> Port::attempts_for(afxdp_xdp_mode mode,
@@ -332,6 +404,9 @@ Result<void> Port::queue_stats(uint32_t qid, afxdp_queue_stats *out) const
     out->tx_dropped_not_held = qs.tx_dropped_not_held;
     out->tx_kick_errors = qs.tx_kick_errors;
     out->tx_zero_copy = qs.tx_zero_copy;
+    out->rx_multi_buffer = qs.rx_multi_buffer;
+    out->rx_dropped_multi_buffer = qs.rx_dropped_multi_buffer;
+    out->tx_multi_buffer = qs.tx_multi_buffer;
     out->rx_dropped = k.rx_dropped;
     out->rx_invalid_descs = k.rx_invalid_descs;
     out->tx_invalid_descs = k.tx_invalid_descs;
@@ -427,6 +502,9 @@ void Port::umem_stats(afxdp_umem_stats *out) const
     out->queues = s.queues;
     out->release_errors = s.release_errors;
     out->pool_overflows = s.pool_overflows;
+    out->jumbo_total = s.jumbo_total;
+    out->jumbo_free = s.jumbo_free;
+    out->jumbo_held = s.jumbo_held;
 }
 
 void Port::umem_info(afxdp_umem_info *out) const

@@ -56,6 +56,15 @@ public:
     int ifindex() const noexcept { return ifindex_; }
     afxdp_xdp_mode mode() const noexcept { return mode_; }
 
+    // The largest MTU the sockets can carry: kMaxMtuMultiBuffer when every
+    // queue's socket takes chained frames, else one chunk's frame less the
+    // Ethernet and VLAN headers; and, below the former, why.
+    uint32_t max_mtu() const noexcept;
+    bool multi_buffer() const noexcept { return multi_buffer_; }
+    const std::string &max_mtu_reason() const noexcept { return mtu_note_; }
+    // When the device's MTU is above max_mtu(): what that means, else "".
+    std::string mtu_error() const;
+
     // The fast path's maps of the port's program (all fds -1 without it).
     FastPathMaps fast_path_maps() const noexcept
     {
@@ -98,6 +107,7 @@ private:
     struct Queue {
         uint16_t tag = 0;  // Owner tag in the UMEM.
         bool shares_kernel_umem = false;
+        bool multi_buffer = false;  // Bound with XDP_USE_SG.
         std::unique_ptr<XskSocket> socket;
         std::unique_ptr<XskSocket> main_lane;
         std::unique_ptr<XskQueue> datapath;
@@ -111,13 +121,21 @@ private:
     Result<std::unique_ptr<XskSocket>> open_socket(uint32_t q, const Attempt &,
                                                    const afxdp_port_config &,
                                                    Queue *queue);
+    Result<std::unique_ptr<XskSocket>> open_socket_as(uint32_t q,
+                                                      const Attempt &,
+                                                      const afxdp_port_config &,
+                                                      bool multi_buffer,
+                                                      Queue *queue);
+    void check_multi_buffer(const Attempt &, const afxdp_port_config &);
     void open_main_lane(Queue *queue, const afxdp_port_config &);
     void release_queues() noexcept;
 
     std::string ifname_;
     int ifindex_;
     afxdp_xdp_mode mode_ = AFXDP_XDP_MODE_GENERIC;
-    std::string umem_note_;  // Why a queue registered its own kernel UMEM.
+    std::string umem_note_;      // Why a queue registered its own kernel UMEM.
+    bool multi_buffer_ = false;  // Every queue takes chained frames.
+    std::string mtu_note_;       // Why not, when not.
     std::shared_ptr<SharedUmem> umem_;
     std::optional<XdpProgram> program_;
     std::vector<Queue> queues_;

@@ -31,14 +31,24 @@ Result<std::shared_ptr<SharedUmem>> SharedUmem::create(uint32_t id,
     if (!area) {
         return area.error();
     }
-    return std::shared_ptr<SharedUmem>(new SharedUmem(
-        id, numa_node, meta_size, shareable, std::move(area).value()));
+    // Chained frames are assembled in here (see shared_umem.h); the same
+    // slots, so that OVS frees them like any other frame.
+    c.n_chunks = kJumboChunks;
+    c.chunk_size = kJumboChunkSize;
+    auto jumbo = umem::UmemArea::create(c);
+    if (!jumbo) {
+        return jumbo.error();
+    }
+    return std::shared_ptr<SharedUmem>(
+        new SharedUmem(id, numa_node, meta_size, shareable,
+                       std::move(area).value(), std::move(jumbo).value()));
 }
 
 SharedUmem::SharedUmem(uint32_t id, int numa_node, uint32_t meta_size,
-                       bool shareable, umem::AreaRef area)
+                       bool shareable, umem::AreaRef area, umem::AreaRef jumbo)
     : id_(id), numa_node_(numa_node), meta_size_(meta_size),
-      shareable_(shareable), area_(std::move(area)), reclaimed_(kChunks)
+      shareable_(shareable), area_(std::move(area)), jumbo_(std::move(jumbo)),
+      reclaimed_(kChunks)
 {
     // Allocated here so that reclaiming (from the statistics) never does.
     update_fill_target_locked();
@@ -48,6 +58,7 @@ SharedUmem::~SharedUmem()
 {
     // Chunks of closed sockets need no reclaim now: the whole area is
     // retired here and goes once OVS and the threads' caches let go.
+    jumbo_.reset();
     area_.reset();
 }
 
@@ -95,12 +106,12 @@ Result<uint16_t> SharedUmem::join()
 }
 
 void SharedUmem::attach(uint16_t tag, const XskQueue *queue, int fd,
-                        bool zero_copy, bool need_wakeup)
+                        bool zero_copy, bool need_wakeup, bool multi_buffer)
 {
     std::lock_guard<std::mutex> guard(mutex_);
     for (Member &m : members_) {
         if (m.tag == tag) {
-            m = Member{tag, queue, fd, zero_copy, need_wakeup};
+            m = Member{tag, queue, fd, zero_copy, need_wakeup, multi_buffer};
         }
     }
 }
@@ -140,13 +151,14 @@ void SharedUmem::leave(uint16_t tag) noexcept
     umem::ThreadCaches::request_flush();
 }
 
-std::vector<int> SharedUmem::share_fds(bool zero_copy, bool need_wakeup) const
+std::vector<int> SharedUmem::share_fds(bool zero_copy, bool need_wakeup,
+                                       bool multi_buffer) const
 {
     std::lock_guard<std::mutex> guard(mutex_);
     std::vector<int> fds;
     for (const Member &m : members_) {
         if (m.queue && m.zero_copy == zero_copy &&
-            m.need_wakeup == need_wakeup) {
+            m.need_wakeup == need_wakeup && m.multi_buffer == multi_buffer) {
             fds.push_back(m.fd);
         }
     }
@@ -202,6 +214,10 @@ UmemStats SharedUmem::stats() const
     s.chunks_fill += s.chunks_reclaiming;
     s.release_errors = area_->release_errors();
     s.pool_overflows = area_->pool().overflows();
+    s.jumbo_total = jumbo_->n_chunks();
+    s.jumbo_free = jumbo_->chunks_free();
+    s.jumbo_held = jumbo_->chunks_held();
+    s.release_errors += jumbo_->release_errors();
     return s;
 }
 

@@ -45,6 +45,16 @@
  * why the first queues do not get more than four queues could.
  * kMaxQueues queues fit; the registry opens another UMEM beyond that.
  *
+ * Jumbo buffers.  A frame the kernel delivers in several chunks (multi-
+ * buffer AF_XDP) is copied into one buffer of a second area, kJumboChunks
+ * of kJumboChunkSize bytes, which no socket registers: its chunks are
+ * only ever free (pool, caches) or held (by OVS, as a frame), and its
+ * chunk states refuse a double release as the UMEM's do.  The chunks the
+ * frame arrived in are free again as soon as it is copied, so the UMEM's
+ * balance holds as for single frames; the jumbo area keeps its own
+ * (jumbo_free + jumbo_held == jumbo_total when quiescent).  It lives and
+ * goes like the UMEM's area (owner reference here, frames OVS holds).
+ *
  * Threads: everything here is control path, under one mutex, called by
  * the main thread (port open/close, statistics) except fill_target(),
  * which the rx path reads with a relaxed load.
@@ -83,6 +93,10 @@ struct UmemStats {
     uint32_t queues = 0;
     uint64_t release_errors = 0;  // Releases of chunks not held.
     uint64_t pool_overflows = 0;
+    // The jumbo area: free (pool and caches) + held == total.
+    uint32_t jumbo_total = 0;
+    uint32_t jumbo_free = 0;
+    uint32_t jumbo_held = 0;
 };
 
 class SharedUmem {
@@ -107,6 +121,7 @@ public:
     ~SharedUmem();
 
     umem::UmemArea &area() const noexcept { return *area_; }
+    umem::UmemArea &jumbo() const noexcept { return *jumbo_; }
     uint32_t id() const noexcept { return id_; }
     int numa_node() const noexcept { return numa_node_; }
     uint32_t meta_size() const noexcept { return meta_size_; }
@@ -127,9 +142,11 @@ public:
     Result<uint16_t> join();
 
     // The queue's socket is bound: statistics now include it, and sockets
-    // with the same mode may share its kernel UMEM through 'fd'.
+    // with the same mode may share its kernel UMEM through 'fd'.  The
+    // kernel's UMEM carries the multi-buffer flag (XDP_USE_SG) of the
+    // socket that registered it to every socket sharing it.
     void attach(uint16_t tag, const XskQueue *queue, int fd, bool zero_copy,
-                bool need_wakeup);
+                bool need_wakeup, bool multi_buffer = false);
 
     // The queue is about to go: statistics stop reading it.
     void detach(uint16_t tag) noexcept;
@@ -139,7 +156,8 @@ public:
     void leave(uint16_t tag) noexcept;
 
     // Bound sockets whose kernel UMEM a new socket in this mode can share.
-    std::vector<int> share_fds(bool zero_copy, bool need_wakeup) const;
+    std::vector<int> share_fds(bool zero_copy, bool need_wakeup,
+                               bool multi_buffer = false) const;
 
     // Gives back the chunks of queues that left at least kReclaimDelay
     // before 'now'.  Returns how many chunks.
@@ -154,6 +172,7 @@ private:
         int fd;
         bool zero_copy;
         bool need_wakeup;
+        bool multi_buffer;
     };
     struct Leaver {
         uint16_t tag;  // Reclaims 'tag' and 'tag + 1'.
@@ -162,7 +181,7 @@ private:
     };
 
     SharedUmem(uint32_t id, int numa_node, uint32_t meta_size, bool shareable,
-               umem::AreaRef area);
+               umem::AreaRef area, umem::AreaRef jumbo);
     void update_fill_target_locked() noexcept;
     uint16_t free_tag_locked() const;
     uint32_t reclaim_locked(uint16_t tag) noexcept;
@@ -172,6 +191,7 @@ private:
     const uint32_t meta_size_;
     const bool shareable_;
     umem::AreaRef area_;
+    umem::AreaRef jumbo_;
 
     mutable std::mutex mutex_;
     std::vector<Member> members_;      // Under mutex_.

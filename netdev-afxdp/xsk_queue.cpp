@@ -35,6 +35,7 @@
 
 #include "bpf/xdp_meta.h"
 #include "netdev-afxdp/params.h"
+#include "netdev-afxdp/xdp_compat.h"
 #include "umem/report.h"
 
 namespace afxdp::netdev {
@@ -60,10 +61,16 @@ XskQueue::XskQueue(const XskQueueConfig &c) noexcept
       tx_headroom_(c.tx_headroom),
       max_frame_len_(
           std::min(c.max_frame_len, c.area->chunk_size() - c.tx_headroom)),
-      fill_target_(c.fill_target), fd_(c.fd), owner_tag_(c.owner_tag),
-      use_need_wakeup_(c.use_need_wakeup), busy_poll_(c.busy_poll)
+      max_chain_len_(c.multi_buffer
+                         ? std::min(std::max(c.max_frame_len, max_frame_len_),
+                                    kMaxJumboFrameLen)
+                         : max_frame_len_),
+      jumbo_(c.multi_buffer ? c.jumbo : nullptr), fill_target_(c.fill_target),
+      fd_(c.fd), owner_tag_(c.owner_tag), use_need_wakeup_(c.use_need_wakeup),
+      busy_poll_(c.busy_poll)
 {
     assert(c.area->chunk_size() == kChunkSize);
+    assert(!jumbo_ || jumbo_->chunk_size() == kJumboChunkSize);
     pmd_.ring = c.rings.tx;
     pmd_.fd = c.fd;
 }
@@ -131,8 +138,11 @@ uint32_t XskQueue::refill() noexcept
     return added;
 }
 
-void XskQueue::receive(afxdp_rx_frame *frames, uint32_t idx,
-                       uint32_t n) noexcept
+// Turns the n descriptors peeked at 'idx' into frames; returns how many
+// frames and, in '*consumed', how many descriptors it took (fewer than n
+// when the peek ended inside a chain, which stays for the next call).
+uint32_t XskQueue::receive(afxdp_rx_frame *frames, uint32_t idx, uint32_t n,
+                           uint32_t *consumed) noexcept
 {
     // Everything the loop needs in locals: the stores through 'frames'
     // and the state words could otherwise alias them.
@@ -155,13 +165,28 @@ void XskQueue::receive(afxdp_rx_frame *frames, uint32_t idx,
     for (uint32_t i = 0; i < n; i += kPerLine) {
         __builtin_prefetch(&ring[(idx + i) & mask]);
     }
-    for (uint32_t i = 0; i < n; i++) {
+    uint32_t i = 0, k = 0;
+    if (skipping_chain_) [[unlikely]] {
+        i = skip_chain(idx, n);
+    }
+    while (i < n) {
         const struct xdp_desc *desc = &ring[(idx + i) & mask];
+        if (desc->options & XDP_PKT_CONTD) [[unlikely]] {
+            uint32_t got = 0;
+            uint32_t used = take_chain(idx + i, n - i, &frames[k], &got);
+            if (!used) {
+                break;  // The rest of the chain is not peeked yet.
+            }
+            bytes += got ? frames[k].len : 0;
+            i += used;
+            k += got;
+            continue;
+        }
         uint64_t addr = desc->addr;
         uint64_t base = addr & kChunkMask;
         uint32_t chunk = uint32_t(base >> kShift);
         ChunkStates::set(states, chunk, ChunkStates::kHeld);
-        afxdp_rx_frame *f = &frames[i];
+        afxdp_rx_frame *f = &frames[k++];
         char *meta = slot0 + chunk * stride;
         // In copy mode the kernel wrote the frame on the CPU that received
         // it: start pulling its first line (OVS parses it next) and the
@@ -183,11 +208,124 @@ void XskQueue::receive(afxdp_rx_frame *frames, uint32_t idx,
             f->flow_mark = m->flow_mark;
         }
         bytes += desc->len;
+        i++;
     }
-    xsk_ring_cons__release(rings_.rx, n);
-    fill_outstanding_.sub(n);
-    rx_packets_.add(n);
+    *consumed = i;
+    rx_packets_.add(k);
     rx_bytes_.add(bytes);
+    return k;
+}
+
+// ---- rx: chained frames (cold) ---------------------------------------------
+
+// The chain starting at ring index 'idx', of which 'avail' descriptors are
+// peeked.  Returns the descriptors it took (0: wait for the rest) and sets
+// '*got' to 1 when it produced a frame in '*f'.
+uint32_t XskQueue::take_chain(uint32_t idx, uint32_t avail, afxdp_rx_frame *f,
+                              uint32_t *got) noexcept
+{
+    const struct xdp_desc *const ring =
+        static_cast<const struct xdp_desc *>(rings_.rx->ring);
+    const uint32_t mask = rings_.rx->mask;
+    uint64_t len = 0;
+    uint32_t n = 0;
+    bool ended = false;
+    while (n < avail && n <= kMaxRxChain) {
+        const struct xdp_desc &d = ring[(idx + n++) & mask];
+        len += d.len;
+        if (!(d.options & XDP_PKT_CONTD)) {
+            ended = true;
+            break;
+        }
+    }
+    *got = 0;
+    if (!ended) {
+        if (n <= kMaxRxChain) {
+            return 0;  // Cut short by the peek: the rest comes next time.
+        }
+        // Longer than any frame we take: drop what we have and the rest
+        // of it as it comes, so that its tail is not taken for a frame.
+        free_rx_chunks(idx, n);
+        rx_dropped_multi_buffer_.add(1);
+        skipping_chain_ = true;
+        return n + skip_chain(idx + n, avail - n);
+    }
+    if (len <= kMaxJumboFrameLen && assemble(idx, n, uint32_t(len), f)) {
+        *got = 1;
+        rx_multi_buffer_.add(1);
+    } else {
+        rx_dropped_multi_buffer_.add(1);
+    }
+    free_rx_chunks(idx, n);
+    return n;
+}
+
+// Drops descriptors of a chain being skipped, up to and including its
+// last; returns how many of the 'avail' at 'idx' it took.
+uint32_t XskQueue::skip_chain(uint32_t idx, uint32_t avail) noexcept
+{
+    const struct xdp_desc *const ring =
+        static_cast<const struct xdp_desc *>(rings_.rx->ring);
+    uint32_t n = 0;
+    while (skipping_chain_ && n < avail) {
+        skipping_chain_ =
+            ring[(idx + n++) & rings_.rx->mask].options & XDP_PKT_CONTD;
+    }
+    free_rx_chunks(idx, n);
+    return n;
+}
+
+// Copies the n fragments at 'idx' ('len' bytes in all) into a jumbo
+// buffer, which becomes frame '*f'.  False when there is none to take.
+bool XskQueue::assemble(uint32_t idx, uint32_t n, uint32_t len,
+                        afxdp_rx_frame *f) noexcept
+{
+    if (!jumbo_) {
+        return false;  // Not bound for chains: the kernel sends none.
+    }
+    const uint64_t *top;
+    if (!jumbo_->cache()->take(1, &top)) {
+        return false;
+    }
+    const uint64_t base = *top;
+    const struct xdp_desc *const ring =
+        static_cast<const struct xdp_desc *>(rings_.rx->ring);
+    char *to = jumbo_->base() + base + kRxHeadroom;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct xdp_desc &d = ring[(idx + i) & rings_.rx->mask];
+        std::memcpy(to, umem_base_ + d.addr, d.len);
+        to += d.len;
+    }
+    const uint32_t chunk = uint32_t(base >> jumbo_->chunk_shift());
+    ChunkStates::set(jumbo_->states().words(), chunk, ChunkStates::kHeld);
+    f->meta = jumbo_->slots().slot(chunk);
+    f->chunk = jumbo_->base() + base;
+    f->chunk_size = kJumboChunkSize;
+    f->headroom = kRxHeadroom;
+    f->len = len;
+    // The XDP program's metadata sits in front of the first fragment only
+    // when the kernel copied it; the hash is an optimisation, and the
+    // fast path marks no chained frame, so none is used.
+    f->xdp_flags = 0;
+    return true;
+}
+
+// The chunks of the n received descriptors at 'idx' are free again.
+void XskQueue::free_rx_chunks(uint32_t idx, uint32_t n) noexcept
+{
+    if (!n) {
+        return;
+    }
+    const struct xdp_desc *const ring =
+        static_cast<const struct xdp_desc *>(rings_.rx->ring);
+    std::atomic<uint16_t> *const states = area_->states().words();
+    uint64_t *top = area_->cache()->reserve(n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t base = ring[(idx + i) & rings_.rx->mask].addr & kChunkMask;
+        ChunkStates::set(states, uint32_t(base >> kShift), ChunkStates::kFree);
+        *top++ = base;
+    }
+    area_->cache()->commit(top);
 }
 
 void XskQueue::poll_idle() noexcept
@@ -216,10 +354,26 @@ void XskQueue::poll_idle() noexcept
 
 uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
 {
+    if (chain_cut_) [[unlikely]] {
+        // The peek reads the producer only once the entries it saw are
+        // used up, and those are the start of the chain left last time.
+        rings_.rx->cached_prod =
+            __atomic_load_n(rings_.rx->producer, __ATOMIC_ACQUIRE);
+        chain_cut_ = false;
+    }
     uint32_t idx = 0;
     uint32_t n = xsk_ring_cons__peek(rings_.rx, max, &idx);
+    uint32_t got = 0;
     if (n) {
-        receive(frames, idx, n);
+        uint32_t consumed;
+        got = receive(frames, idx, n, &consumed);
+        if (consumed < n) [[unlikely]] {
+            // A chain's end was not peeked: leave the chain on the ring.
+            xsk_ring_cons__cancel(rings_.rx, n - consumed);
+            chain_cut_ = true;
+        }
+        xsk_ring_cons__release(rings_.rx, consumed);
+        fill_outstanding_.sub(consumed);
     } else {
         poll_idle();
     }
@@ -230,7 +384,7 @@ uint32_t XskQueue::rx_burst(afxdp_rx_frame *frames, uint32_t max) noexcept
         xsk_ring_prod__needs_wakeup(rings_.fill)) {
         recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
     }
-    return n;
+    return got;
 }
 
 // ---- Completion ------------------------------------------------------------
@@ -271,22 +425,27 @@ uint32_t XskQueue::complete() noexcept
 // ---- tx --------------------------------------------------------------------
 
 struct XskQueue::TxBatch {
-    struct xdp_desc descs[kBatch];
+    // A frame takes one descriptor, or up to kMaxTxChain for a chain.
+    struct xdp_desc descs[kBatch * kMaxTxChain];
     void *released[kBatch];
-    // Frames to copy: their index in the caller's array and the slot left
-    // for them in 'descs'.
+    // Frames to copy: their index in the caller's array and the slots left
+    // for them in 'descs' (the first, and how many).
     struct Copy {
         uint8_t frame;
         uint8_t slot;
+        uint8_t n_slots;
     } copies[kBatch];
     uint32_t n_descs = 0;
-    uint32_t n_copies = 0;  // Slots that hold (or held) a copy.
+    uint32_t n_frames = 0;       // Frames with descriptors in 'descs'.
+    uint32_t n_copies = 0;       // Slots that hold (or held) a copy.
+    uint32_t n_copy_chunks = 0;  // Slots reserved for copies.
+    uint32_t n_chains = 0;       // Copies sent as chains.
     uint32_t n_released = 0;
     uint64_t bad_len = 0;
     uint64_t no_chunk = 0;
     uint64_t not_held = 0;
 
-    // Whether descs[slot] is a copy (only asked on rare paths).
+    // Whether descs[slot] starts a copy (only asked on rare paths).
     bool is_copy(uint32_t slot) const noexcept
     {
         for (uint32_t k = 0; k < n_copies; k++) {
@@ -297,21 +456,35 @@ struct XskQueue::TxBatch {
         return false;
     }
 };
-static_assert(kBatch <= 255, "TxBatch keeps indexes in bytes");
+static_assert(kBatch * kMaxTxChain <= 255, "TxBatch keeps indexes in bytes");
+static_assert(kBatch * kMaxTxChain <= umem::ChunkCache::kSlab,
+              "copy_in takes a batch's chunks in one go");
+
+// The descriptors a copy of 'len' bytes takes: one, or a chain whose first
+// fragment starts after the headroom and the others at their chunk's start.
+uint32_t XskQueue::copy_slots(uint32_t len) const noexcept
+{
+    const uint32_t first = kChunkSize - tx_headroom_;
+    if (len <= max_frame_len_ || len > max_chain_len_) {
+        return 1;  // One chunk, or a bad length dropped in its one slot.
+    }
+    return 1 + (len - first + kChunkSize - 1) / kChunkSize;
+}
 
 // Turns up to kBatch frames into descriptors, in order: a frame held in
-// one of this queue's UMEM's chunks by address, any other by copy into a
-// chunk from this thread's cache.  Every frame with a 'meta' is dealt
+// one of this queue's UMEM's chunks by address, any other by copy into
+// chunks from this thread's cache.  Every frame with a 'meta' is dealt
 // with: sent, or listed in 'released' to go back to its UMEM.  No lock.
 //
 // Two passes, so that the common one, frames of our own UMEM going out by
 // address, runs without a call (which would make the compiler spill its
-// locals around it): the first writes their descriptors and leaves a slot
+// locals around it): the first writes their descriptors and leaves slots
 // for every frame to copy, the second copies into those slots.
 void XskQueue::prepare(const afxdp_tx_frame *frames, uint32_t n,
                        TxBatch *b) noexcept
 {
     classify(frames, n, b);
+    b->n_frames = n - uint32_t(b->not_held);
     if (b->n_copies) [[unlikely]] {
         copy_in(frames, b);
     }
@@ -348,10 +521,34 @@ void XskQueue::classify(const afxdp_tx_frame *frames, uint32_t n,
                 continue;
             }
         }
-        b->copies[b->n_copies++] = {uint8_t(f - frames), uint8_t(d - b->descs)};
-        d++;  // The copy's slot.
+        const uint32_t slots = copy_slots(len);
+        b->copies[b->n_copies++] = {uint8_t(f - frames), uint8_t(d - b->descs),
+                                    uint8_t(slots)};
+        b->n_copy_chunks += slots;
+        d += slots;  // The copy's slots.
     }
     b->n_descs = uint32_t(d - b->descs);
+}
+
+// Copies 'len' bytes at 'data' over the n chunks chunks[n - 1] down to
+// chunks[0] (the cache's top first) as a chain of descriptors in 'out'.
+void XskQueue::copy_chain(const char *data, uint32_t len,
+                          const uint64_t *chunks, uint32_t n,
+                          struct xdp_desc *out) noexcept
+{
+    std::atomic<uint16_t> *const states = area_->states().words();
+    const uint16_t tag = owner_tag_ + 1;
+    uint32_t at = tx_headroom_;  // The first fragment after the headroom.
+    for (uint32_t i = 0; i < n; i++) {
+        const uint64_t base = chunks[n - 1 - i];
+        const uint32_t piece = std::min(len, kChunkSize - at);
+        std::memcpy(umem_base_ + base + at, data, piece);
+        ChunkStates::set(states, uint32_t(base >> kShift), tag);
+        data += piece;
+        len -= piece;
+        out[i] = {base + at, piece, len ? uint32_t(XDP_PKT_CONTD) : 0};
+        at = 0;
+    }
 }
 
 void XskQueue::copy_in(const afxdp_tx_frame *frames, TxBatch *b) noexcept
@@ -360,7 +557,7 @@ void XskQueue::copy_in(const afxdp_tx_frame *frames, TxBatch *b) noexcept
     // first; those left over go back on top of the cache at the end.
     umem::ChunkCache *cache = area_->cache();
     const uint64_t *chunks;
-    uint32_t left = cache->take(b->n_copies, &chunks);
+    uint32_t left = cache->take(b->n_copy_chunks, &chunks);
 
     std::atomic<uint16_t> *const states = area_->states().words();
     char *const umem = umem_base_;
@@ -373,29 +570,41 @@ void XskQueue::copy_in(const afxdp_tx_frame *frames, TxBatch *b) noexcept
     // Walk the slots in order, filling the copies' and squeezing out the
     // ones that could not be filled.  When every slot is a copy (frames
     // from a tap, say), slot k is copy k: no lookup.
-    const bool all_copies = b->n_copies == b->n_descs;
+    const bool all_copies = b->n_copy_chunks == b->n_descs;
     for (uint32_t slot = 0; slot < b->n_descs; slot++) {
         if (!all_copies && (k == b->n_copies || b->copies[k].slot != slot)) {
             descs[nd++] = descs[slot];  // Sent by address.
             continue;
         }
-        const afxdp_tx_frame *f = &frames[b->copies[k++].frame];
+        const TxBatch::Copy c = b->copies[k++];
+        const afxdp_tx_frame *f = &frames[c.frame];
+        slot += c.n_slots - 1u;
         if (f->meta) {
             // Another UMEM's frame: released once copied (or dropped).
             b->released[b->n_released++] = f->meta;
         }
         const uint32_t len = f->len;
-        if (!len || len > max_len) [[unlikely]] {
+        if (!len || len > max_chain_len_) [[unlikely]] {
             b->bad_len++;
-        } else if (!left) [[unlikely]] {
+        } else if (left < c.n_slots) [[unlikely]] {
             b->no_chunk++;
+        } else if (len > max_len) [[unlikely]] {
+            left -= c.n_slots;
+            copy_chain(static_cast<const char *>(f->data), len, chunks + left,
+                       c.n_slots, descs + nd);
+            b->copies[n_copied++] = {c.frame, uint8_t(nd), c.n_slots};
+            b->n_chains++;
+            nd += c.n_slots;
+            continue;
         } else {
             uint64_t base = chunks[--left];
             std::memcpy(umem + base + headroom, f->data, len);
             ChunkStates::set(states, uint32_t(base >> kShift), tag);
-            b->copies[n_copied++].slot = uint8_t(nd);
+            b->copies[n_copied++] = {c.frame, uint8_t(nd), 1};
             descs[nd++] = {base + headroom, len, 0};
+            continue;
         }
+        b->n_frames--;  // Dropped.
     }
     if (left) [[unlikely]] {
         cache->commit(chunks + left);  // Unused: still on the stack.
@@ -404,13 +613,18 @@ void XskQueue::copy_in(const afxdp_tx_frame *frames, TxBatch *b) noexcept
     b->n_copies = n_copied;
 }
 
-// Puts the batch's descriptors on 'lane', as many as fit.  The only part
-// that needs the lane to itself: the caller holds its lock when shared.
+// Puts the batch's descriptors on 'lane', as many whole frames as fit.
+// The only part that needs the lane to itself: the caller holds its lock
+// when shared.
 uint32_t XskQueue::post(Lane &lane, TxBatch *b) noexcept
 {
     struct xsk_ring_prod *tx = lane.ring;
     uint32_t k = xsk_prod_nb_free(tx, b->n_descs);
     k = std::min(k, b->n_descs);
+    // Never half a chain: the kernel would wait for its end.
+    while (k < b->n_descs && k && (b->descs[k - 1].options & XDP_PKT_CONTD)) {
+        k--;
+    }
     if (!k) {
         return 0;
     }
@@ -445,24 +659,38 @@ void XskQueue::give_back(const TxBatch &b, uint32_t from) noexcept
     cache->commit(top);
 }
 
-void XskQueue::account(Lane &lane, const TxBatch &b, uint32_t posted) noexcept
+// Counts what 'post' did; returns the frames posted.
+uint32_t XskQueue::account(Lane &lane, const TxBatch &b,
+                           uint32_t posted) noexcept
 {
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < posted; i++) {
         bytes += b.descs[i].len;
     }
-    uint64_t zc = posted - b.n_copies;
+    uint64_t frames = b.n_frames;
+    uint64_t zc = b.n_frames - b.n_copies;
+    uint64_t chains = b.n_chains;
     if (posted < b.n_descs) [[unlikely]] {
-        zc = 0;
+        // Whole frames only were posted (post()): count them.
+        frames = zc = chains = 0;
         for (uint32_t i = 0; i < posted; i++) {
-            zc += !b.is_copy(i);
+            uint32_t first = i;
+            while (b.descs[i].options & XDP_PKT_CONTD) {
+                i++;
+            }
+            frames++;
+            zc += !b.is_copy(first);
+            chains += i != first;
         }
-        lane.dropped_ring_full.add(b.n_descs - posted);
+        lane.dropped_ring_full.add(b.n_frames - frames);
     }
-    lane.posted.add(posted);
-    lane.packets.add(posted);
+    lane.posted.add(posted);  // Chunks, as completions count them.
+    lane.packets.add(frames);
     lane.bytes.add(bytes);
     lane.zero_copy.add(zc);
+    if (chains) [[unlikely]] {
+        lane.multi_buffer.add(chains);
+    }
     if (b.bad_len | b.no_chunk | b.not_held) [[unlikely]] {
         lane.dropped_bad_len.add(b.bad_len);
         lane.dropped_no_chunk.add(b.no_chunk);
@@ -477,6 +705,7 @@ void XskQueue::account(Lane &lane, const TxBatch &b, uint32_t posted) noexcept
             }
         }
     }
+    return uint32_t(frames);
 }
 
 void XskQueue::kick_tx(Lane &lane) noexcept
@@ -536,14 +765,14 @@ uint32_t XskQueue::tx_burst(const afxdp_tx_frame *frames, uint32_t n,
         prepare(frames + off, std::min(n - off, kBatch), &b);
 
         // 3. The ring, under the lane's lock only when it is shared.
-        uint32_t posted;
+        uint32_t posted, queued;
         if (shared) {
             std::lock_guard<umem::SpinLock> guard(lane.lock);
             posted = post(lane, &b);
-            account(lane, b, posted);
+            queued = account(lane, b, posted);
         } else {
             posted = post(lane, &b);
-            account(lane, b, posted);
+            queued = account(lane, b, posted);
         }
 
         // 4. What did not fit goes back; frames of other UMEMs go home.
@@ -551,7 +780,7 @@ uint32_t XskQueue::tx_burst(const afxdp_tx_frame *frames, uint32_t n,
         if (b.n_released) {
             umem::UmemArea::release_batch(b.released, b.n_released);
         }
-        sent += posted;
+        sent += queued;
     }
 
     // 5. The kick, outside any lock.  Kick even when nothing new was
@@ -587,10 +816,13 @@ XskQueueStats XskQueue::stats() const noexcept
     XskQueueStats s;
     s.rx_packets = rx_packets_.get();
     s.rx_bytes = rx_bytes_.get();
+    s.rx_multi_buffer = rx_multi_buffer_.get();
+    s.rx_dropped_multi_buffer = rx_dropped_multi_buffer_.get();
     for (const Lane *l : {&pmd_, &main_}) {
         s.tx_packets += l->packets.get();
         s.tx_bytes += l->bytes.get();
         s.tx_zero_copy += l->zero_copy.get();
+        s.tx_multi_buffer += l->multi_buffer.get();
         s.tx_dropped_no_chunk += l->dropped_no_chunk.get();
         s.tx_dropped_ring_full += l->dropped_ring_full.get();
         s.tx_dropped_bad_len += l->dropped_bad_len.get();

@@ -29,6 +29,18 @@
  * drains when it can take its lock without waiting (try-lock), and skips
  * otherwise.
  *
+ * Chained frames (multi-buffer AF_XDP, see params.h).  With a jumbo area
+ * in the config, a frame the kernel delivers as several descriptors linked
+ * by XDP_PKT_CONTD is copied into one jumbo buffer, whose slot becomes the
+ * frame's 'meta'; its chunks are free again at once.  A chain the peek
+ * cut short stays on the rx ring until the rest is there (the kernel
+ * publishes a packet's descriptors together); one longer than kMaxRxChain
+ * or kMaxJumboFrameLen, or with no jumbo buffer free, is dropped whole and
+ * counted, never handed over truncated.  On transmit, a frame longer than
+ * a chunk (from the jumbo area, or any copy) is copied over up to
+ * kMaxTxChain chunks and posted as one chain: a ring too full for all of
+ * it drops the whole frame.
+ *
  * It works on libxdp's ring structs and plain fds, not on socket objects,
  * so tests can back the rings with vectors and play the kernel's part.
  *
@@ -76,6 +88,11 @@ struct XskQueueConfig {
     bool busy_poll = false;    // Drive the NAPI from every poll.
     uint32_t tx_headroom = 0;  // Where copied frames start in a chunk.
     uint32_t max_frame_len = 0;
+    // Multi-buffer: the socket was bound with XDP_USE_SG.  Chained frames
+    // are received into 'jumbo' (nullptr: dropped) and frames up to
+    // kMaxJumboFrameLen are sent as chains.
+    bool multi_buffer = false;
+    umem::UmemArea *jumbo = nullptr;  // Of kJumboChunkSize chunks.
     // How many chunks to keep lent on the fill ring (a UMEM shared by
     // many queues cannot fill every ring); nullptr: the ring's size.
     const std::atomic<uint32_t> *fill_target = nullptr;
@@ -94,9 +111,12 @@ struct XskQueueStats {
     uint64_t tx_dropped = 0;    // Sum of the four below.
     uint64_t tx_dropped_no_chunk = 0;
     uint64_t tx_dropped_ring_full = 0;
-    uint64_t tx_dropped_bad_len = 0;   // Empty or too long.
-    uint64_t tx_dropped_not_held = 0;  // A chunk the caller did not hold.
-    uint64_t tx_kick_errors = 0;       // sendto() failures not tolerated.
+    uint64_t tx_dropped_bad_len = 0;       // Empty or too long.
+    uint64_t tx_dropped_not_held = 0;      // A chunk the caller did not hold.
+    uint64_t tx_kick_errors = 0;           // sendto() failures not tolerated.
+    uint64_t rx_multi_buffer = 0;          // Chained frames, of rx_packets.
+    uint64_t rx_dropped_multi_buffer = 0;  // Chained frames dropped.
+    uint64_t tx_multi_buffer = 0;          // Sent as chains, of tx_packets.
 
     // This queue's chunks lent to the kernel.
     uint32_t chunks_fill = 0;
@@ -123,7 +143,8 @@ public:
     // the number added.
     uint32_t refill() noexcept;
 
-    // Receives up to 'max' frames; each holds its chunk until released
+    // Receives up to 'max' (>= kMaxRxChain) frames; each holds its chunk
+    // (or, for a chained frame, its jumbo buffer) until released
     // through umem::UmemArea::release*() or passed back to tx_burst().
     // An idle poll also kicks the kernel when frames are still waiting on
     // a tx ring.
@@ -186,6 +207,7 @@ private:
         Counter packets;
         Counter bytes;
         Counter zero_copy;
+        Counter multi_buffer;
         Counter dropped_no_chunk;
         Counter dropped_ring_full;
         Counter dropped_bad_len;
@@ -200,11 +222,21 @@ private:
     void classify(const afxdp_tx_frame *frames, uint32_t n,
                   TxBatch *b) noexcept;
     void copy_in(const afxdp_tx_frame *frames, TxBatch *b) noexcept;
+    uint32_t copy_slots(uint32_t len) const noexcept;
+    void copy_chain(const char *data, uint32_t len, const uint64_t *chunks,
+                    uint32_t n, struct xdp_desc *out) noexcept;
     uint32_t post(Lane &lane, TxBatch *b) noexcept;
     void give_back(const TxBatch &b, uint32_t from) noexcept;
-    void account(Lane &lane, const TxBatch &b, uint32_t posted) noexcept;
+    uint32_t account(Lane &lane, const TxBatch &b, uint32_t posted) noexcept;
     void kick_tx(Lane &lane) noexcept;
-    void receive(afxdp_rx_frame *frames, uint32_t idx, uint32_t n) noexcept;
+    uint32_t receive(afxdp_rx_frame *frames, uint32_t idx, uint32_t n,
+                     uint32_t *consumed) noexcept;
+    uint32_t take_chain(uint32_t idx, uint32_t avail, afxdp_rx_frame *f,
+                        uint32_t *got) noexcept;
+    uint32_t skip_chain(uint32_t idx, uint32_t avail) noexcept;
+    bool assemble(uint32_t idx, uint32_t n, uint32_t len,
+                  afxdp_rx_frame *f) noexcept;
+    void free_rx_chunks(uint32_t idx, uint32_t n) noexcept;
     void poll_idle() noexcept;
 
     // Whether the kernel has not yet consumed everything on 'ring'.
@@ -225,6 +257,8 @@ private:
     char *const umem_base_;  // Its chunks are kChunkSize bytes.
     const uint32_t tx_headroom_;
     const uint32_t max_frame_len_;
+    const uint32_t max_chain_len_;  // Longest frame sent (chained or not).
+    umem::UmemArea *const jumbo_;
     const std::atomic<uint32_t> *const fill_target_;
     const int fd_;
     const uint16_t owner_tag_;  // Fill ring; owner_tag_ + 1: tx rings.
@@ -236,6 +270,11 @@ private:
     alignas(64) Counter rx_packets_;
     Counter rx_bytes_;
     Counter fill_outstanding_;  // Fill ring + kernel transit + rx ring.
+    Counter rx_multi_buffer_;
+    Counter rx_dropped_multi_buffer_;
+    // Dropping the rest of an overlong chain, up to its last descriptor.
+    bool skipping_chain_ = false;
+    bool chain_cut_ = false;  // The last peek ended inside a chain.
 
     // Completion ring: whoever holds comp_lock_ (or the only sender).
     alignas(64) umem::SpinLock comp_lock_;

@@ -22,6 +22,7 @@
 
 #include "netdev-afxdp/log.h"
 #include "netdev-afxdp/params.h"
+#include "netdev-afxdp/xdp_compat.h"
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
@@ -187,6 +188,9 @@ Result<void> XskSocket::bind(const XskSocketConfig &c, const std::string &where)
         if (c.use_need_wakeup) {
             sxdp.sxdp_flags |= XDP_USE_NEED_WAKEUP;
         }
+        if (c.multi_buffer) {
+            sxdp.sxdp_flags |= XDP_USE_SG;
+        }
     } else {
         // The kernel takes the mode from the shared UMEM and refuses
         // flags of our own.
@@ -198,6 +202,7 @@ Result<void> XskSocket::bind(const XskSocketConfig &c, const std::string &where)
         int err = errno;
         return Error{err, where + "cannot bind AF_XDP socket (" +
                               (c.zero_copy ? "zero-copy" : "copy") + " mode, " +
+                              (c.multi_buffer ? "multi-buffer, " : "") +
                               bind_name(c.umem_bind) + "): " + strerror(err)};
     }
     return {};

@@ -53,6 +53,7 @@ struct XskSocketConfig {
     uint32_t queue_id = 0;
     bool zero_copy = false;        // XDP_ZEROCOPY, else XDP_COPY (kRegister).
     bool use_need_wakeup = false;  // kRegister only; others inherit it.
+    bool multi_buffer = false;     // XDP_USE_SG; kRegister only, ditto.
     UmemBind umem_bind = UmemBind::kRegister;
     int share_fd = -1;  // kShare, kShareQueue: a bound socket to share.
     // Ring sizes, powers of two; 0 for a ring the socket does not need.

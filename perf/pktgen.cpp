@@ -36,6 +36,12 @@
  * bpf_xdp_adjust_tail() and writes the bytes that make it that kind (see
  * pktgen.bpf.c); valid frames, interleaved, carry sequence numbers.
  *
+ * Frames larger than a live frame (kMaxLiveFrame, a page less the kernel's
+ * head- and tailroom), up to a 9000-byte jumbo frame, cannot be live
+ * frames: they go out through an AF_PACKET socket instead (run_socket()),
+ * one flow, no per-frame variation, no pacing, as fast as sendmmsg()
+ * takes them.
+ *
  * Per-frame variation (flows, sequence numbers) is done by the XDP program
  * (pktgen.bpf.c) from a per-CPU counter; that counter is also the count of
  * frames sent, exact even when a run is cut short by a signal.  Rate
@@ -49,9 +55,11 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -75,7 +83,7 @@ namespace {
 
 constexpr const char *kProg = "afxdp-pktgen";
 constexpr unsigned kMinSize = 64;
-constexpr unsigned kMaxSize = 1518;
+constexpr unsigned kMaxSize = 9000;  // Above kMaxLiveFrame: AF_PACKET.
 constexpr unsigned kMaxFlows = 65535;
 constexpr unsigned kMaxBatch = 256;            // TEST_XDP_MAX_BATCH
 constexpr std::uint64_t kMaxRepeat = 1 << 15;  // ~10 ms at line rate
@@ -626,6 +634,88 @@ std::uint64_t frames_sent(const pktgen &skel)
     return total;
 }
 
+// ---- jumbo frames: AF_PACKET -----------------------------------------------
+
+// Sends copies of the template through an AF_PACKET socket bound to the
+// device, bypassing the qdisc, kSocketBatch per sendmmsg(): a frame above
+// a page cannot be a live frame.  Prints the same result as run().
+int run_socket(const Options &o, const Template &t, int ifindex)
+{
+    constexpr unsigned kSocketBatch = 64;
+    if (o.flows != 1 || o.seq || !o.mix.empty() || o.rate || o.threads != 1) {
+        std::fprintf(stderr,
+                     "%s: frames above %u bytes are sent through AF_PACKET: "
+                     "one flow, one thread, no --seq, --mix or --rate\n",
+                     kProg, kMaxLiveFrame);
+        return 2;
+    }
+    Fd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));  // Send only.
+    struct sockaddr_ll sll = {};
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = ifindex;
+    int one = 1;
+    if (fd.get() < 0 ||
+        bind(fd.get(), reinterpret_cast<sockaddr *>(&sll), sizeof sll) != 0 ||
+        setsockopt(fd.get(), SOL_PACKET, PACKET_QDISC_BYPASS, &one,
+                   sizeof one) != 0) {
+        std::fprintf(stderr, "%s: AF_PACKET socket on %s: %s\n", kProg,
+                     o.dev.c_str(), std::strerror(errno));
+        return 1;
+    }
+    if (!o.cpus.empty()) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(o.cpus[0], &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    struct iovec iov = {const_cast<std::uint8_t *>(t.frame.data()),
+                        t.frame.size()};
+    std::vector<struct mmsghdr> msgs(kSocketBatch);
+    for (auto &m : msgs) {
+        m.msg_hdr.msg_iov = &iov;
+        m.msg_hdr.msg_iovlen = 1;
+    }
+    const double start = monotonic_seconds();
+    const double deadline = o.duration > 0 ? start + o.duration : 0;
+    std::uint64_t sent = 0;
+    bool ok = true;
+    while (!stop_requested() && (!o.count || sent < o.count) &&
+           (!deadline || monotonic_seconds() < deadline)) {
+        unsigned n = kSocketBatch;
+        if (o.count)
+            n = static_cast<unsigned>(
+                std::min<std::uint64_t>(n, o.count - sent));
+        int r = sendmmsg(fd.get(), msgs.data(), n, 0);
+        if (r < 0) {
+            if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)
+                continue;
+            std::fprintf(stderr, "%s: sendmmsg on %s: %s\n", kProg,
+                         o.dev.c_str(), std::strerror(errno));
+            ok = false;
+            break;
+        }
+        sent += static_cast<unsigned>(r);
+    }
+    const double elapsed = monotonic_seconds() - start;
+    const double mpps = elapsed > 0 ? sent / elapsed / 1e6 : 0;
+    const double gbps = elapsed > 0 ? sent * o.size * 8.0 / elapsed / 1e9 : 0;
+    if (o.json)
+        std::printf("{\"tool\":\"afxdp-pktgen\",\"dev\":\"%s\","
+                    "\"family\":\"ipv4\",\"size\":%u,\"flows\":1,"
+                    "\"threads\":1,\"transport\":\"af_packet\","
+                    "\"packets\":%llu,\"duration_s\":%.6f,\"mpps\":%.6f,"
+                    "\"gbps\":%.6f,\"ok\":%s}\n",
+                    o.dev.c_str(), o.size,
+                    static_cast<unsigned long long>(sent), elapsed, mpps, gbps,
+                    ok ? "true" : "false");
+    else
+        std::printf("%s: %llu frames of %u bytes in %.3f s (AF_PACKET): "
+                    "%.3f Mpps, %.3f Gbps\n",
+                    o.dev.c_str(), static_cast<unsigned long long>(sent),
+                    o.size, elapsed, mpps, gbps);
+    return ok ? 0 : 1;
+}
+
 int run(const Options &o)
 {
     auto dev = device_info(o.dev);
@@ -677,6 +767,9 @@ int run(const Options &o)
         std::fprintf(stderr, "%s: %s\n", kProg, tmpl.error().message.c_str());
         return 2;
     }
+
+    if (o.size > kMaxLiveFrame)
+        return run_socket(o, tmpl.value(), dev.value().ifindex);
 
     if (!o.mix.empty()) {
         // Valid --mix frames: UDP checksum 0 (their payload is leftover

@@ -99,7 +99,9 @@ static __always_inline void check_seq(struct sink_counters *c, void *data,
     }
 }
 
-SEC("xdp")
+/* xdp.frags: frames larger than a page (jumbo MTUs) arrive as several
+ * buffers; only the first, with the headers, is read. */
+SEC("xdp.frags")
 int sink_drop(struct xdp_md *ctx)
 {
     void *data = (void *)(long)ctx->data;

@@ -43,7 +43,9 @@ struct {
     __type(value, struct fwd_counters);
 } counters SEC(".maps");
 
-SEC("xdp")
+/* xdp.frags: frames larger than a page (jumbo MTUs) arrive as several
+ * buffers; only the first, with the headers, is read. */
+SEC("xdp.frags")
 int xdp_fwd(struct xdp_md *ctx)
 {
     __u32 key = 0;

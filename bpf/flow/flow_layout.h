@@ -222,7 +222,7 @@ struct afxdp_xdp_counters {
     __u64 meta_failed;      /* bpf_xdp_adjust_meta() refused. */
     __u64 action_failed;    /* Headroom change failed after the redirect
                              * was chosen: the frame was dropped. */
-    __u64 pad;
+    __u64 to_ovs_multi_buffer; /* Larger than one buffer: never run here. */
 };
 
 /* The fast path's table of masks, in the program's global data (mmapped by

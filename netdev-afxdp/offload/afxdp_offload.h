@@ -204,6 +204,9 @@ struct afxdp_offload_counters {
     uint64_t to_ovs_fallback; /* Output port could not take a redirect. */
     uint64_t meta_failed;
     uint64_t action_failed;
+    /* Frames larger than one buffer (multi-buffer XDP): the fast path
+     * leaves them to OVS, which assembles them. */
+    uint64_t to_ovs_multi_buffer;
 };
 void afxdp_offload_get_counters(const struct afxdp_offload *,
                                 struct afxdp_offload_counters *);

@@ -37,6 +37,7 @@ inline void add_xdp_counters(afxdp_xdp_counters &sum,
     sum.to_ovs_miss += c.to_ovs_miss;
     sum.to_ovs_partial += c.to_ovs_partial;
     sum.to_ovs_parse += c.to_ovs_parse;
+    sum.to_ovs_multi_buffer += c.to_ovs_multi_buffer;
     sum.to_ovs_action += c.to_ovs_action;
     sum.to_ovs_fallback += c.to_ovs_fallback;
     sum.meta_failed += c.meta_failed;

@@ -504,6 +504,7 @@ afxdp_offload_counters FlowTable::counters()
     c.to_ovs_miss = x.to_ovs_miss;
     c.to_ovs_partial = x.to_ovs_partial;
     c.to_ovs_parse = x.to_ovs_parse;
+    c.to_ovs_multi_buffer = x.to_ovs_multi_buffer;
     c.to_ovs_action = x.to_ovs_action;
     c.to_ovs_fallback = x.to_ovs_fallback;
     c.meta_failed = x.meta_failed;

@@ -27,6 +27,7 @@
 namespace afxdp::offload {
 
 inline constexpr uint64_t kXdpActNdoXmit = 1u << 2;  // NETDEV_XDP_ACT_NDO_XMIT
+inline constexpr uint64_t kXdpActRxSg = 1u << 5;     // NETDEV_XDP_ACT_RX_SG
 
 // A netlink socket of the netdev family, in this process's namespace.
 class XdpFeatures {

@@ -1001,6 +1001,37 @@ TEST_F(FastPathCatchAllTest, DropsEveryParseCase)
     EXPECT_EQ(fp_.flow_stats(kFlowId).packets, std::size(kParseCases));
 }
 
+// A jumbo frame arrives in several buffers (the program is xdp.frags; a
+// BPF_PROG_RUN frame above a page is built the same way).  The fast path
+// never runs it, catch-all flow or not: it goes to OVS untouched, with no
+// metadata a stale buffer could hold, and is counted as multi-buffer.
+TEST_F(FastPathCatchAllTest, MultiBufferFrameGoesToOvsUnrun)
+{
+    Ipv4Header ip;
+    ip.proto = kUdp;
+    const Bytes frame = FrameBuilder()
+                            .ethertype(kEthIp)
+                            .ipv4(ip)
+                            .udp(5353, 53)
+                            .payload(9000 - 14 - 20 - 8)
+                            .finish()
+                            .bytes;
+    XdpRun r = fp_.run(frame);
+    ASSERT_EQ(r.err, 0) << std::strerror(-r.err);
+    EXPECT_EQ(r.verdict, XDP_PASS);  // No socket in the XSKMAP here.
+    EXPECT_EQ(r.meta_len, 0u);
+    EXPECT_TRUE(r.frame == frame) << frame_difference(r.frame, frame);
+    EXPECT_EQ(fp_.counters().to_ovs_multi_buffer, 1u);
+    EXPECT_EQ(fp_.counters().to_ovs_parse, 0u);
+    EXPECT_EQ(fp_.flow_stats(kFlowId).packets, 0u);
+
+    // The same flow still drops a frame that fits one buffer.
+    XdpRun small = fp_.run(ipv4_udp().frame.bytes);
+    ASSERT_EQ(small.err, 0) << std::strerror(-small.err);
+    EXPECT_EQ(small.verdict, XDP_DROP);
+    EXPECT_EQ(fp_.counters().to_ovs_multi_buffer, 1u);
+}
+
 // The kernel refuses a frame shorter than an Ethernet header before the
 // program runs (net/bpf/test_run.c: data_size_in < ETH_HLEN is EINVAL), so
 // the parser's own runt check cannot be reached through BPF_PROG_RUN; a

@@ -145,17 +145,17 @@ vsctl del-port "$BR" "$PX"
 # MTU: netdev-linux's path, one rate-limited WARN per attempt.
 mtu0=$(swx cat "/sys/class/net/$P0/mtu")
 from=$(log_lines)
-vsctl set interface "$P0" mtu_request=9000
+vsctl set interface "$P0" mtu_request=9001
 wait_until 10 eval '[[ -n $(new_log $from $P0) ]]' || fail "mtu: nothing logged"
 sleep 2
 lines=$(new_log "$from" "$P0")
-grep -q "^netdev_afxdp|WARN|$P0: MTU 9000 is too large for AF_XDP" <<<"$lines" ||
+grep -q "^netdev_afxdp|WARN|$P0: MTU 9001 is too large for AF_XDP" <<<"$lines" ||
     fail "mtu: unexpected log: $lines"
 [[ $(swx cat "/sys/class/net/$P0/mtu") == "$mtu0" ]] ||
     fail "$P0: MTU changed from $mtu0"
 check_ping 0 "$IP4_1"
 vsctl clear interface "$P0" mtu_request
-log "mtu_request=9000: refused, MTU stays $mtu0"
+log "mtu_request=9001: refused, MTU stays $mtu0"
 
 check_ping_all
 sys_finish

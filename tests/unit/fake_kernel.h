@@ -80,6 +80,32 @@ public:
         return done;
     }
 
+    // Receives one buffer: 'len' bytes of 'data' at 'offset' into the next
+    // posted chunk, with 'options' in its descriptor (XDP_PKT_CONTD: the
+    // packet goes on in the next one).  False when no chunk or no room.
+    bool receive_buffer(const void *data, uint32_t len, uint32_t offset,
+                        char *umem, uint32_t options)
+    {
+        if (!space(rx_idx_) || (transit_.empty() && !avail(fill_idx_))) {
+            return false;
+        }
+        uint64_t addr;
+        if (!transit_.empty()) {
+            addr = transit_.front();
+            transit_.erase(transit_.begin());
+        } else {
+            addr = fill_mem_[fill_idx_.cons & (size_ - 1)];
+            advance_cons(&fill_idx_);
+        }
+        struct xdp_desc *d = &rx_mem_[rx_idx_.prod & (size_ - 1)];
+        d->addr = addr + offset;
+        d->len = len;
+        d->options = options;
+        std::memcpy(umem + d->addr, data, len);
+        advance_prod(&rx_idx_);
+        return true;
+    }
+
     // Transmits up to 'n' tx descriptors: their addresses go to the
     // completion ring.  Returns how many; 'sent' collects them.
     uint32_t transmit(uint32_t n, std::vector<struct xdp_desc> *sent = nullptr)

@@ -52,6 +52,27 @@ TEST(ParseOptions, NothingSetGivesTheDefaults)
     EXPECT_TRUE(r.value().shared_umem);
     EXPECT_EQ(r.value().busy_poll_budget, 0u);
     EXPECT_EQ(r.value().busy_poll_usecs, 20u);
+    EXPECT_TRUE(r.value().multi_buffer);
+}
+
+TEST(ParseOptions, MultiBuffer)
+{
+    afxdp_option_strings s = {};
+    s.multi_buffer = "false";
+    auto r = parse_options("eth0", s, queues(1));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r.value().multi_buffer);
+    EXPECT_EQ(afxdp::netdev::to_string(r.value()),
+              "n_rxq=1, xdp-mode=best-effort, use-need-wakeup=true, "
+              "shared-umem=true, multi-buffer=false");
+    s.multi_buffer = "TRUE";
+    auto t = parse_options("eth0", s, queues(1));
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t.value().multi_buffer);
+    EXPECT_FALSE(afxdp::netdev::same_options(r.value(), t.value()));
+    s.multi_buffer = "maybe";
+    EXPECT_EQ(parse_error(s),
+              "eth0: Invalid 'multi-buffer' (maybe): must be true or false.");
 }
 
 TEST(ParseOptions, ValidValues)
