@@ -3,10 +3,13 @@
 # Sanitizer in build-asan/ (AFXDP_SANITIZE=address) and ThreadSanitizer in
 # build-tsan/ (AFXDP_SANITIZE=thread).  What TSan watches is the unit
 # tests that run threads: ChunkPool.ConcurrentGetPutNeverDuplicatesOrLoses
-# (four threads on one pool's spin lock) and
-# XskQueueTest.ConcurrentSendersUnderTxLockLoseNothing (two senders on one
-# queue through its tx lock, as Port::tx_burst() does for concurrent
-# callers, against in-memory rings drained by a third "kernel" thread).
+# (four threads on one pool's spin lock); ChunkCacheTest's
+# ConcurrentHoldReleaseRetire, RetireUnderTraffic and the flush tests
+# (threads holding, releasing and retiring a shared UMEM through their own
+# chunk caches); XskQueueTest.ConcurrentSharedSendersLoseNothing (two
+# senders on one shared tx lane, against in-memory rings drained by a
+# third "kernel" thread); FlowTableTest.ConcurrentPutGetDel (the fast
+# path's flow table from OVS's offload and revalidator threads).
 # Ports on real devices (sockets, XDP, open/close) need privileges and are
 # not in the unit tier: tests/system/asan_forwarding.sh runs them under
 # ASan+UBSan in ovs-vswitchd.  Only afxdp_unit_tests is built in each tree;
