@@ -195,7 +195,7 @@ sink_count() {
 # (struct afxdp_xdp_counters, bpf/flow/flow_layout.h), read live.
 fastpath_xdp_counter() {
     local fields=(to_ovs_miss to_ovs_partial to_ovs_parse to_ovs_action
-        to_ovs_fallback meta_failed action_failed) i map
+        to_ovs_fallback meta_failed action_failed to_ovs_multi_buffer) i map
     map=$(prog_map_id swx "$1" counters)
     [[ -n $map ]] || fail "fastpath_xdp_counter: no fast path on $1"
     for i in "${!fields[@]}"; do

@@ -20,10 +20,11 @@ QUEUE_KEYS=(rx_packets rx_bytes tx_packets tx_bytes tx_dropped tx_zero_copy
     tx_dropped_not_held tx_kick_errors
     rx_dropped rx_invalid_descs tx_invalid_descs rx_ring_full
     rx_fill_ring_empty_descs tx_ring_empty_descs
-    chunks_fill chunks_rx chunks_tx chunks_completion)
+    chunks_fill chunks_rx chunks_tx chunks_completion
+    rx_multi_buffer rx_dropped_multi_buffer tx_multi_buffer)
 UMEM_KEYS=(chunks_total chunks_free chunks_cached chunks_fill
     chunks_reclaiming chunks_rx chunks_held chunks_tx chunks_completion
-    queues release_errors pool_overflows)
+    queues release_errors pool_overflows jumbo_total jumbo_free jumbo_held)
 
 # stat_keys IFNAME: the keys of the statistics column, one a line.
 stat_keys() {
