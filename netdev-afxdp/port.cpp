@@ -284,6 +284,58 @@ Result<std::vector<Port::Attempt>> Port::attempts_for(afxdp_xdp_mode mode,
                  ifname + ": invalid XDP mode " + std::to_string(int(mode))};
 }
 
+// The device has at least the queues asked for.
+Result<void> Port::check_queue_count(const std::string &ifname,
+                                     uint32_t n_queues)
+{
+    auto queues = device_queues(ifname);
+    if (!queues) {
+        return queues.error();
+    }
+    if (n_queues == 0) {
+        return Error{EINVAL, ifname + ": 'n_rxq' must be at least 1."};
+    }
+    if (n_queues > queues.value().current) {
+        return Error{EINVAL, ifname + ": Too big 'n_rxq' (" +
+                                 std::to_string(n_queues) + " > " +
+                                 std::to_string(queues.value().current) + ")."};
+    }
+    return {};
+}
+
+// Tries each attempt in turn until one opens every queue.
+Result<void> Port::open_first_working(const std::vector<Attempt> &attempts,
+                                      const afxdp_port_config &config)
+{
+    Error last;
+    for (const Attempt &a : attempts) {
+        auto r = try_attempt(a, config);
+        if (r) {
+            mode_ = a.mode;
+            log(AFXDP_LOG_INFO,
+                "%s: AF_XDP in XDP mode %s on %u queue(s)%s, UMEM %u (%s).",
+                ifname_.c_str(), afxdp_xdp_mode_to_string(a.mode),
+                config.n_queues, config.use_need_wakeup ? ", need_wakeup" : "",
+                umem_->id(), umem_->shareable() ? "shared" : "private");
+            return {};
+        }
+        last = r.error();
+        // Release what this attempt made; keep a native attachment for the
+        // next attempt only if it attaches the same way.
+        release_queues();
+        umem_note_.clear();
+        if (last.code == EAGAIN) {
+            break;  // A queue still taken: the caller retries every mode.
+        }
+        if (config.xdp_mode == AFXDP_XDP_MODE_BEST_EFFORT) {
+            log(AFXDP_LOG_DBG, "%s: XDP mode %s unavailable: %s",
+                ifname_.c_str(), afxdp_xdp_mode_to_string(a.mode),
+                last.message.c_str());
+        }
+    }
+    return last;
+}
+
 Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
 {
     install_library_log_hooks();
@@ -293,17 +345,8 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
     if (!ifindex) {
         return ifindex.error();
     }
-    auto queues = device_queues(ifname);
-    if (!queues) {
-        return queues.error();
-    }
-    if (config.n_queues == 0) {
-        return Error{EINVAL, ifname + ": 'n_rxq' must be at least 1."};
-    }
-    if (config.n_queues > queues.value().current) {
-        return Error{EINVAL, ifname + ": Too big 'n_rxq' (" +
-                                 std::to_string(config.n_queues) + " > " +
-                                 std::to_string(queues.value().current) + ")."};
+    if (auto r = check_queue_count(ifname, config.n_queues); !r) {
+        return r.error();
     }
     auto attempts = attempts_for(config.xdp_mode, ifname);
     if (!attempts) {
@@ -319,34 +362,10 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
     port->umem_ = std::move(umem).value();
     port->umem_->reclaim_expired();
 
-    Error last;
-    for (const Attempt &a : attempts.value()) {
-        auto r = port->try_attempt(a, config);
-        if (r) {
-            port->mode_ = a.mode;
-            log(AFXDP_LOG_INFO,
-                "%s: AF_XDP in XDP mode %s on %u queue(s)%s, UMEM %u (%s).",
-                ifname.c_str(), afxdp_xdp_mode_to_string(a.mode),
-                config.n_queues, config.use_need_wakeup ? ", need_wakeup" : "",
-                port->umem_->id(),
-                port->umem_->shareable() ? "shared" : "private");
-            return port;
-        }
-        last = r.error();
-        // Release what this attempt made; keep a native attachment for the
-        // next attempt only if it attaches the same way.
-        port->release_queues();
-        port->umem_note_.clear();
-        if (last.code == EAGAIN) {
-            break;  // A queue still taken: the caller retries every mode.
-        }
-        if (config.xdp_mode == AFXDP_XDP_MODE_BEST_EFFORT) {
-            log(AFXDP_LOG_DBG, "%s: XDP mode %s unavailable: %s",
-                ifname.c_str(), afxdp_xdp_mode_to_string(a.mode),
-                last.message.c_str());
-        }
+    if (auto r = port->open_first_working(attempts.value(), config); !r) {
+        return r.error();
     }
-    return last;
+    return port;
 }
 
 std::unique_ptr<Port> Port::make_unbound(std::string ifname)

@@ -115,6 +115,10 @@ private:
 
     static Result<std::vector<Attempt>> attempts_for(afxdp_xdp_mode mode,
                                                      const std::string &ifname);
+    static Result<void> check_queue_count(const std::string &ifname,
+                                          uint32_t n_queues);
+    Result<void> open_first_working(const std::vector<Attempt> &,
+                                    const afxdp_port_config &);
     Result<void> try_attempt(const Attempt &, const afxdp_port_config &);
     Result<void> open_queue(uint32_t q, const Attempt &,
                             const afxdp_port_config &);

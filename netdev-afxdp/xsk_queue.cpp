@@ -138,6 +138,38 @@ uint32_t XskQueue::refill() noexcept
     return added;
 }
 
+namespace {
+
+// One received frame of one chunk at 'addr', its metadata slot 'meta'.
+[[gnu::always_inline]] inline void describe_frame(afxdp_rx_frame *f, char *umem,
+                                                  uint64_t addr, char *meta,
+                                                  uint32_t len,
+                                                  bool xdp_meta) noexcept
+{
+    uint64_t base = addr & kChunkMask;
+    // In copy mode the kernel wrote the frame on the CPU that received it:
+    // start pulling its first line (OVS parses it next) and the slot's (the
+    // glue writes the dp_packet there) now, for the whole burst at once,
+    // rather than one miss after the other later.
+    __builtin_prefetch(umem + addr);
+    __builtin_prefetch(meta, 1);
+    f->meta = meta;
+    f->chunk = umem + base;
+    f->chunk_size = kChunkSize;
+    f->headroom = uint32_t(addr - base);
+    f->len = len;
+    f->xdp_flags = 0;
+    if (xdp_meta) {
+        const auto *m = reinterpret_cast<const afxdp_xdp_meta *>(
+            umem + addr - sizeof(afxdp_xdp_meta));
+        f->xdp_flags = m->flags;
+        f->rx_hash = m->rx_hash;
+        f->flow_mark = m->flow_mark;
+    }
+}
+
+}  // namespace
+
 // Turns the n descriptors peeked at 'idx' into frames; returns how many
 // frames and, in '*consumed', how many descriptors it took (fewer than n
 // when the peek ended inside a chain, which stays for the next call).
@@ -186,27 +218,8 @@ uint32_t XskQueue::receive(afxdp_rx_frame *frames, uint32_t idx, uint32_t n,
         uint64_t base = addr & kChunkMask;
         uint32_t chunk = uint32_t(base >> kShift);
         ChunkStates::set(states, chunk, ChunkStates::kHeld);
-        afxdp_rx_frame *f = &frames[k++];
-        char *meta = slot0 + chunk * stride;
-        // In copy mode the kernel wrote the frame on the CPU that received
-        // it: start pulling its first line (OVS parses it next) and the
-        // slot's (the glue writes the dp_packet there) now, for the whole
-        // burst at once, rather than one miss after the other later.
-        __builtin_prefetch(umem + addr);
-        __builtin_prefetch(meta, 1);
-        f->meta = meta;
-        f->chunk = umem + base;
-        f->chunk_size = kChunkSize;
-        f->headroom = uint32_t(addr - base);
-        f->len = desc->len;
-        f->xdp_flags = 0;
-        if (xdp_meta) {
-            const auto *m = reinterpret_cast<const afxdp_xdp_meta *>(
-                umem + addr - sizeof(afxdp_xdp_meta));
-            f->xdp_flags = m->flags;
-            f->rx_hash = m->rx_hash;
-            f->flow_mark = m->flow_mark;
-        }
+        describe_frame(&frames[k++], umem, addr, slot0 + chunk * stride,
+                       desc->len, xdp_meta);
         bytes += desc->len;
         i++;
     }
