@@ -58,21 +58,8 @@ check_jumbo_ping() {
 }
 
 transfer() {
-    local dst=$1 out=$TEST_TMP/received srv want got
-    rm -f "$out"
-    nsx 1 timeout 120 nc -l "$dst" "$PORT" >"$out" &
-    srv=$!
-    on_exit "kill $srv 2>/dev/null"
-    wait_until 10 eval "nsx 1 ss -Hltn 'sport = :$PORT' | grep -q LISTEN" ||
-        fail "nc did not start listening on $dst:$PORT"
-    nsx 0 timeout 120 nc -N "$dst" "$PORT" <"$TEST_TMP/data" ||
-        fail "sending $SIZE_MB MiB to $dst failed"
-    wait "$srv" || fail "receiver on $dst failed"
-    want=$(sha256sum <"$TEST_TMP/data")
-    got=$(sha256sum <"$out")
-    [[ $want == "$got" ]] ||
-        fail "$dst: received $(stat -c %s "$out") bytes, sha256 differs"
-    log "$SIZE_MB MiB to $dst at MTU 9000: sha256 ok"
+    check_tcp_transfer "$1" "$PORT" 120
+    log "$SIZE_MB MiB to $1 at MTU 9000: sha256 ok"
 }
 
 stat_at_least() { (($(iface_stat "$1" "$2") >= $3)); }
@@ -169,13 +156,7 @@ check_chunks "$P0"
 check_chunks "$P1"
 
 # 5. Generic mode: the same frames, the same limit.
-vsctl set interface "$P0" options:xdp-mode=generic -- \
-    set interface "$P1" options:xdp-mode=generic
-for p in "$P0" "$P1"; do
-    port_wait_ready "$p"
-    wait_until 10 eval "[[ \$(iface_status $p xdp-mode) == generic ]]" ||
-        fail "$p did not switch to generic mode"
-done
+set_xdp_mode_both generic
 check_multi_buffer
 check_jumbo_ping generic
 check_chunks "$P0"

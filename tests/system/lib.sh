@@ -121,6 +121,38 @@ check_ping() {
     ping_ok "$n" "$dst" "$@" || fail "ns$n lost pings to $dst $*"
 }
 
+# check_tcp_transfer DST_IP PORT TIMEOUT_S: namespace 0 sends
+# $TEST_TMP/data over TCP to namespace 1 at DST_IP:PORT; the received copy
+# must hash the same (sha256).
+check_tcp_transfer() {
+    local dst=$1 port=$2 secs=$3 out=$TEST_TMP/received srv want got
+    rm -f "$out"
+    nsx 1 timeout "$secs" nc -l "$dst" "$port" >"$out" &
+    srv=$!
+    on_exit "kill $srv 2>/dev/null"
+    wait_until 10 eval "nsx 1 ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
+        fail "nc did not start listening on $dst:$port"
+    nsx 0 timeout "$secs" nc -N "$dst" "$port" <"$TEST_TMP/data" ||
+        fail "sending $(stat -c %s "$TEST_TMP/data") bytes to $dst failed"
+    wait "$srv" || fail "receiver on $dst failed"
+    want=$(sha256sum <"$TEST_TMP/data")
+    got=$(sha256sum <"$out")
+    [[ $want == "$got" ]] ||
+        fail "$dst: received $(stat -c %s "$out") bytes, sha256 differs"
+}
+
+# set_xdp_mode_both MODE: both ports reopen in XDP mode MODE, and say so.
+set_xdp_mode_both() {
+    local p
+    vsctl set interface "$P0" "options:xdp-mode=$1" -- \
+        set interface "$P1" "options:xdp-mode=$1"
+    for p in "$P0" "$P1"; do
+        port_wait_ready "$p"
+        wait_until 10 eval "[[ \$(iface_status $p xdp-mode) == $1 ]]" ||
+            fail "$p did not switch to $1 mode"
+    done
+}
+
 # check_ping_all: IPv4 and IPv6, both directions.
 check_ping_all() {
     check_ping 0 "$IP4_1"

@@ -74,13 +74,7 @@ set_mtu 3000
 check_df_ping 3000
 
 # The limit, in generic mode.
-vsctl set interface "$P0" options:xdp-mode=generic -- \
-    set interface "$P1" options:xdp-mode=generic
-for p in "$P0" "$P1"; do
-    port_wait_ready "$p"
-    wait_until 10 eval "[[ \$(iface_status $p xdp-mode) == generic ]]" ||
-        fail "$p did not switch to generic mode"
-done
+set_xdp_mode_both generic
 set_mtu "$MAX_MTU"
 check_df_ping "$MAX_MTU"
 
