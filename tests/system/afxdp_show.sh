@@ -138,17 +138,18 @@ wait_until 10 chunks_balance || {
     fail "UMEM errors: $(block "$P0" | sed -n '/^  umem: /,+2p')"
 b=$(block "$P0")
 for q in 0 1; do
-    sed -n "/^  queue $q: /,/^  queue /p" <<<"$b" |
-        grep -Eq '^    xdp statistics: rx_dropped [0-9]+, rx_invalid_descs [0-9]+, tx_invalid_descs [0-9]+, rx_ring_full [0-9]+, rx_fill_ring_empty_descs [0-9]+, tx_ring_empty_descs [0-9]+$' ||
+    qb=$(sed -n "/^  queue $q: /,/^  queue /p" <<<"$b")
+    grep -Eq <<<"$qb" \
+        '^    xdp statistics: rx_dropped [0-9]+, rx_invalid_descs [0-9]+, tx_invalid_descs [0-9]+, rx_ring_full [0-9]+, rx_fill_ring_empty_descs [0-9]+, tx_ring_empty_descs [0-9]+$' ||
         fail "queue $q: no XDP_STATISTICS line"
-    sed -n "/^  queue $q: /,/^  queue /p" <<<"$b" |
-        grep -Eq '^    tx drops: no_chunk [0-9]+, ring_full [0-9]+, bad_len [0-9]+, not_held 0; kick errors 0$' ||
+    grep -Eq <<<"$qb" \
+        '^    tx drops: no_chunk [0-9]+, ring_full [0-9]+, bad_len [0-9]+, not_held 0; kick errors 0$' ||
         fail "queue $q: no drop reasons, or kick errors"
-    sed -n "/^  queue $q: /,/^  queue /p" <<<"$b" |
-        grep -Eq '^    rings of 2048: rx [0-9]+, completion [0-9]+, fill\+kernel [0-9]+, tx\+kernel [0-9]+$' ||
+    grep -Eq <<<"$qb" \
+        '^    rings of 2048: rx [0-9]+, completion [0-9]+, fill\+kernel [0-9]+, tx\+kernel [0-9]+$' ||
         fail "queue $q: no ring levels"
-    sed -n "/^  queue $q: /,/^  queue /p" <<<"$b" |
-        grep -Eq '^    packets: rx [0-9]+, tx [0-9]+ \(by address [0-9]+\)$' ||
+    grep -Eq <<<"$qb" \
+        '^    packets: rx [0-9]+, tx [0-9]+ \(by address [0-9]+\)$' ||
         fail "queue $q: no packet counts"
 done
 
