@@ -14,21 +14,30 @@
  * megaflows itself: parse (flow/parse.h), tuple-space lookup
  * (flow/lookup.h), actions (flow/actions.h), output through a devmap or
  * drop, per-flow counters.  Every frame it does not finish goes to the
- * socket as before, with metadata in front of it (xdp_meta.h): the rx hash
- * and, for a frame that matched a flow OVS must run itself (partial
- * offload, or an output port that cannot take redirects now), the flow's
- * mark, so that dpif-netdev skips its own lookup.  cfg_rx_hash alone
- * computes the hash for every frame without running flows.
+ * socket as before, with metadata (xdp_meta.h): the rx hash and, for a
+ * frame that matched a flow OVS must run itself (partial offload, or an
+ * output port that cannot take redirects now), the flow's mark, so that
+ * dpif-netdev skips its own lookup.  cfg_rx_hash alone computes the hash
+ * for every frame without running flows.  cfg_carrier says how the
+ * metadata travels (xdp_meta.h): in the metadata area where the kernel
+ * lets XDP programs use it, else in a header prepended to the frame.  The
+ * loader picks it from a probe; the branch not taken is dead code the
+ * verifier never sees, so a kernel that refuses bpf_xdp_adjust_meta()
+ * still loads the program.
  *
  * Multi-buffer frames (section xdp.frags, so that the kernel hands over
  * frames larger than one buffer: jumbo MTUs).  The fast path never runs
  * one: it parses and rewrites only the first buffer and counts the linear
- * length, so a chained frame goes to the socket untouched and OVS runs it
- * (to_ovs_multi_buffer); the fast path therefore never forwards a frame
- * differently from dpif-netdev, and never redirects a chained frame to a
- * device.  The devmap holds plain ifindexes, no per-entry programs, so
- * the kernel's rule that programs sharing a devmap agree on frags support
- * (bpf_prog_map_compatible) binds only our own programs, all xdp.frags.
+ * length, so a chained frame goes to the socket untouched but for the
+ * metadata, which says it carries nothing (to_ovs_multi_buffer): the
+ * kernel may deliver it in one descriptor (copy mode, a frame chained in
+ * XDP that fits one chunk), and user space must not read an earlier
+ * frame's mark in front of it.  The fast path therefore never forwards a
+ * frame differently from dpif-netdev, and never redirects a chained frame
+ * to a device.  The devmap holds plain ifindexes, no per-entry programs,
+ * so the kernel's rule that programs sharing a devmap agree on frags
+ * support (bpf_prog_map_compatible) binds only our own programs, all
+ * xdp.frags.
  *
  * Maps are sized by the loader before loading; a disabled feature's maps
  * are shrunk to one entry.
@@ -46,6 +55,7 @@
 
 const volatile __u8 cfg_fast_path = 0;
 const volatile __u8 cfg_rx_hash = 0;
+const volatile __u8 cfg_carrier = AFXDP_XDP_CARRIER_NONE;
 
 /* Written by user space through the global data's memory mapping. */
 struct afxdp_mask_table mask_table;
@@ -92,44 +102,92 @@ struct {
     __type(value, struct afxdp_xdp_counters);
 } counters SEC(".maps");
 
-#define AFXDP_COUNT(field)                                                \
-    do {                                                                  \
-        __u32 zero_ = 0;                                                  \
-        struct afxdp_xdp_counters *c_ =                                   \
-            bpf_map_lookup_elem(&counters, &zero_);                       \
-        if (c_) {                                                         \
-            c_->field++;                                                  \
-        }                                                                 \
+#define AFXDP_COUNT(field)                                                     \
+    do {                                                                       \
+        __u32 zero_ = 0;                                                       \
+        struct afxdp_xdp_counters *c_ =                                        \
+            bpf_map_lookup_elem(&counters, &zero_);                            \
+        if (c_) {                                                              \
+            c_->field++;                                                       \
+        }                                                                      \
     } while (0)
 
-/* Hands the frame to the queue's AF_XDP socket with metadata in front of
- * it.  Every frame gets metadata, if only to say it has nothing (flags 0):
- * the bytes in front of a frame are otherwise whatever an earlier frame in
- * the same chunk left there, and a stale mark would make OVS run the wrong
- * flow. */
-static __always_inline int afxdp_to_ovs(struct xdp_md *ctx, __u32 meta_flags,
-                                        __u32 hash, __u32 mark)
+/* Writes the metadata into the XDP metadata area (carrier META).  A
+ * driver that keeps none makes the helper fail: user space is told before
+ * this frame reaches the ring. */
+static __always_inline void afxdp_meta_write(struct xdp_md *ctx,
+                                             __u32 meta_flags, __u32 hash,
+                                             __u32 mark)
 {
-    if (!meta_unsupported) {
-        struct afxdp_xdp_meta *meta = 0;
-        void *data = 0;
+    struct afxdp_xdp_meta *meta;
+    void *data;
 
-        if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct afxdp_xdp_meta))) {
-            data = (void *)(long)ctx->data;
-            meta = (void *)(long)ctx->data_meta;
-        }
-        if (meta && (void *)(meta + 1) <= data) {
+    if (meta_unsupported) {
+        return;
+    }
+    if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct afxdp_xdp_meta))) {
+        data = (void *)(long)ctx->data;
+        meta = (void *)(long)ctx->data_meta;
+        if ((void *)(meta + 1) <= data) {
             meta->flow_mark = mark;
             meta->rx_hash = hash;
             meta->flags = meta_flags;
-        } else {
-            /* The driver keeps no metadata: tell user space before this
-             * frame reaches the ring. */
-            meta_unsupported = 1;
-            AFXDP_COUNT(meta_failed);
+            return;
         }
     }
-    return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+    meta_unsupported = 1;
+    AFXDP_COUNT(meta_failed);
+}
+
+/* Prepends the metadata to the frame (carrier HEAD).  False when there is
+ * no room, which XDP's headroom (XDP_PACKET_HEADROOM, in native and
+ * generic mode) leaves only to a broken driver: the frame cannot go to the
+ * socket then, whose reader strips the header from every frame. */
+static __always_inline int afxdp_head_write(struct xdp_md *ctx,
+                                            __u32 meta_flags, __u32 hash,
+                                            __u32 mark)
+{
+    struct afxdp_xdp_meta *head;
+
+    if (bpf_xdp_adjust_head(ctx, -(int)AFXDP_XDP_HEAD_LEN)) {
+        AFXDP_COUNT(meta_failed);
+        return 0;
+    }
+    head = (void *)(long)ctx->data;
+    if ((void *)head + AFXDP_XDP_HEAD_LEN > (void *)(long)ctx->data_end) {
+        AFXDP_COUNT(meta_failed);
+        return 0;
+    }
+    head->flow_mark = mark;
+    head->rx_hash = hash;
+    head->flags = meta_flags;
+    ((__u32 *)head)[3] = 0;
+    return 1;
+}
+
+/* Hands the frame to the queue's AF_XDP socket with metadata, through the
+ * carrier chosen at load.  Every frame gets it, if only to say it has
+ * nothing (flags 0): the bytes a reader finds are otherwise whatever an
+ * earlier frame in the same chunk left there, and a stale mark would make
+ * OVS run the wrong flow. */
+static __always_inline int afxdp_to_ovs(struct xdp_md *ctx, __u32 meta_flags,
+                                        __u32 hash, __u32 mark)
+{
+    int verdict;
+
+    if (cfg_carrier == AFXDP_XDP_CARRIER_META) {
+        afxdp_meta_write(ctx, meta_flags, hash, mark);
+    } else if (cfg_carrier == AFXDP_XDP_CARRIER_HEAD) {
+        if (!afxdp_head_write(ctx, meta_flags, hash, mark)) {
+            return XDP_DROP;
+        }
+    }
+    verdict = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+    if (verdict != XDP_REDIRECT && cfg_carrier == AFXDP_XDP_CARRIER_HEAD) {
+        /* No socket on this queue: the stack gets the frame as it came. */
+        bpf_xdp_adjust_head(ctx, (int)AFXDP_XDP_HEAD_LEN);
+    }
+    return verdict;
 }
 
 static __always_inline void afxdp_count_flow(const struct afxdp_flow_actions *a,
@@ -184,13 +242,13 @@ int xsk_redirect(struct xdp_md *ctx)
     if (!cfg_fast_path && !cfg_rx_hash) {
         return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
     }
-    /* A chained frame: user space ignores the metadata of those (the
-     * kernel need not copy it for them), so no hash, no lookup. */
+    /* A chained frame: no hash, no lookup, and metadata that says so
+     * (see the note at the top). */
     if (bpf_xdp_get_buff_len(ctx) > (__u64)(ctx->data_end - ctx->data)) {
         if (cfg_fast_path) {
             AFXDP_COUNT(to_ovs_multi_buffer);
         }
-        return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+        return afxdp_to_ovs(ctx, 0, 0, 0);
     }
 
     if (afxdp_parse(ctx, &p) != AFXDP_PARSE_OK) {

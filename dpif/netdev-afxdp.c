@@ -583,7 +583,7 @@ afxdp_port_is_current(const struct netdev *netdev,
     return state->port
            && !afxdp_device_replaced(netdev_get_name(netdev), state->ifindex)
            && afxdp_options_equal(&state->applied, &state->requested)
-           && afxdp_port_has_fast_path(state->port)
+           && afxdp_port_fast_path_requested(state->port)
               == netdev_is_flow_api_enabled();
 }
 
@@ -818,6 +818,29 @@ afxdp_mtu_status(const struct afxdp_port *port, struct smap *smap)
     }
 }
 
+/* Whether the XDP fast path runs, why not, and how the program hands the
+ * flow mark and hash over (see docs/OFFLOAD.md). */
+static void
+afxdp_fast_path_status(const struct afxdp_port *port, struct smap *smap)
+{
+    struct afxdp_port_fast_path fp;
+
+    afxdp_port_get_fast_path(port, &fp);
+    if (fp.running) {
+        smap_add(smap, "fast-path", "on");
+    } else if (fp.requested) {
+        smap_add_format(smap, "fast-path", "off: %s", fp.off_reason);
+    } else {
+        smap_add(smap, "fast-path", "off (hw-offload is not enabled)");
+    }
+    if (*fp.carrier_reason) {
+        smap_add_format(smap, "fast-path-carrier", "%s (%s)", fp.carrier,
+                        fp.carrier_reason);
+    } else {
+        smap_add(smap, "fast-path-carrier", fp.carrier);
+    }
+}
+
 int
 netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
 {
@@ -835,6 +858,7 @@ netdev_afxdp_get_status(const struct netdev *netdev, struct smap *smap)
                      afxdp_port_xdp_mode(dev->afxdp->port)));
         afxdp_umem_status(dev->afxdp->port, smap);
         afxdp_mtu_status(dev->afxdp->port, smap);
+        afxdp_fast_path_status(dev->afxdp->port, smap);
         added = true;
     } else if (dev->afxdp->open_error) {
         smap_add(smap, "afxdp-error", dev->afxdp->open_error);
@@ -983,6 +1007,7 @@ netdev_afxdp_get_stats(const struct netdev *netdev,
     OSTAT(masks)                                \
     OSTAT(refused_match)                        \
     OSTAT(refused_full)                         \
+    OSTAT(refused_fast_path_off)                \
     OSTAT(to_ovs_miss)                          \
     OSTAT(to_ovs_partial)                       \
     OSTAT(to_ovs_parse)                         \
@@ -1117,6 +1142,17 @@ afxdp_show_header(struct ds *out, const struct netdev_afxdp *state,
                   ", fast path %s, rx hash %s\n", info->prog_id,
                   info->link_id, info->fast_path ? "on" : "off",
                   info->rx_hash ? "on" : "off");
+    if (state->port) {
+        struct afxdp_port_fast_path fp;
+
+        afxdp_port_get_fast_path(state->port, &fp);
+        ds_put_format(out, "  metadata carrier: %s%s%s%s\n", fp.carrier,
+                      *fp.carrier_reason ? " (" : "", fp.carrier_reason,
+                      *fp.carrier_reason ? ")" : "");
+        if (fp.requested && !fp.running) {
+            ds_put_format(out, "  fast path off: %s\n", fp.off_reason);
+        }
+    }
 }
 
 /* The UMEM the port's queues use (shared with other ports, or its own)
@@ -1192,7 +1228,8 @@ afxdp_show_fast_path(struct ds *out, const struct afxdp_offload *offload)
                   c.flows_full + c.flows_partial, c.flows_full,
                   c.flows_partial, c.masks);
     ds_put_format(out, "    refused: match %"PRIu64", table full %"PRIu64
-                  "\n", c.refused_match, c.refused_full);
+                  ", fast path off %"PRIu64"\n", c.refused_match,
+                  c.refused_full, c.refused_fast_path_off);
     ds_put_format(out, "    to ovs: miss %"PRIu64", partial %"PRIu64
                   ", parse %"PRIu64", action %"PRIu64", fallback %"PRIu64
                   ", multi-buffer %"PRIu64"\n", c.to_ovs_miss,
@@ -1314,7 +1351,7 @@ netdev_afxdp_offload_init(struct netdev *netdev)
         error = afxdp_offload_create(netdev_get_name(netdev),
                                      &state->offload);
         if (!error && state->port) {
-            if (afxdp_port_has_fast_path(state->port)) {
+            if (afxdp_port_fast_path_requested(state->port)) {
                 afxdp_offload_bind(state->offload, state->port);
             } else {
                 /* Opened before OVS enabled offload: reopen with the fast

@@ -221,6 +221,19 @@ struct afxdp_port_info {
 /* Never fails (a port without sockets gives zero counts). */
 void afxdp_port_get_info(const struct afxdp_port *, struct afxdp_port_info *);
 
+/* The XDP fast path of a port and how its program hands the flow mark and
+ * hash over, for status and afxdp/show.  The strings are static or live as
+ * long as the port. */
+struct afxdp_port_fast_path {
+    bool requested;             /* Opened with afxdp_port_config.fast_path. */
+    bool running;               /* The program runs offloaded flows. */
+    const char *off_reason;     /* Requested but not running: why; else "". */
+    const char *carrier;        /* "xdp-metadata", "frame-header" or "none". */
+    const char *carrier_reason; /* Why not the metadata area, or "". */
+};
+void afxdp_port_get_fast_path(const struct afxdp_port *,
+                              struct afxdp_port_fast_path *);
+
 /* The file descriptor of queue 'qid's socket, for poll(). */
 int afxdp_port_queue_fd(const struct afxdp_port *, uint32_t qid);
 

@@ -216,6 +216,12 @@ void afxdp_port_get_info(const struct afxdp_port *port,
     }
 }
 
+void afxdp_port_get_fast_path(const struct afxdp_port *port,
+                              struct afxdp_port_fast_path *out)
+{
+    cast(port)->fast_path(out);
+}
+
 int afxdp_port_queue_fd(const struct afxdp_port *port, uint32_t qid)
 {
     return cast(port)->queue_fd(qid);

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "netdev-afxdp/device.h"
+#include "netdev-afxdp/kernel_features.h"
 #include "netdev-afxdp/log.h"
 #include "netdev-afxdp/log_hooks.h"
 #include "netdev-afxdp/offload/xdp_features.h"
@@ -182,9 +183,8 @@ Result<void> Port::open_queue(uint32_t q, const Attempt &a,
     qc.jumbo = &umem_->jumbo();
     qc.fill_target = umem_->fill_target();
     queue.datapath = std::make_unique<XskQueue>(qc);
-    if (config.fast_path || config.rx_hash) {
-        queue.datapath->read_xdp_metadata(program_->meta_unsupported_flag());
-    }
+    queue.datapath->read_xdp_metadata(program_->options().carrier,
+                                      program_->meta_unsupported_flag());
     // What the kernel made of it: a socket sharing another's kernel UMEM
     // takes that one's mode.
     umem_->attach(queue.tag, queue.datapath.get(), queue.socket->fd(),
@@ -200,16 +200,56 @@ Result<void> Port::open_queue(uint32_t q, const Attempt &a,
     return {};
 }
 
+// The program 'config' asks for, with the metadata carrier this kernel
+// takes: the XDP metadata area where XDP programs may use
+// bpf_xdp_adjust_meta(), else a header in front of the frame.
+XdpProgramOptions Port::program_options(const afxdp_port_config &config)
+{
+    XdpProgramOptions options;
+    options.fast_path = config.fast_path;
+    options.rx_hash = config.rx_hash;
+    options.max_flows = kMaxFastPathFlows;
+    carrier_note_.clear();
+    if (options.fast_path || options.rx_hash) {
+        const FeatureProbe &meta =
+            kernel_feature(KernelFeature::kXdpAdjustMeta);
+        options.carrier =
+            meta.available ? AFXDP_XDP_CARRIER_META : AFXDP_XDP_CARRIER_HEAD;
+        if (!meta.available) {
+            carrier_note_ = "no bpf_xdp_adjust_meta in XDP: " + meta.detail;
+        }
+    }
+    return options;
+}
+
+// Loads and attaches the program for attempt 'a'.  A fast-path program the
+// kernel refuses leaves the port on the plain redirect program, with the
+// reason kept for status and one warning: an optimisation never takes the
+// port down.
+Result<XdpProgram> Port::attach_program(const Attempt &a,
+                                        const afxdp_port_config &config)
+{
+    XdpProgramOptions options = program_options(config);
+    fast_path_off_.clear();
+    auto prog = XdpProgram::attach(ifindex_, ifname_, a.attach, options);
+    if (prog || !(options.fast_path || options.rx_hash)) {
+        return prog;
+    }
+    XdpProgramOptions plain;
+    auto fallback = XdpProgram::attach(ifindex_, ifname_, a.attach, plain);
+    if (fallback) {
+        fast_path_off_ = prog.error().message;
+        carrier_note_.clear();
+    }
+    return fallback;
+}
+
 Result<void> Port::try_attempt(const Attempt &a,
                                const afxdp_port_config &config)
 {
     if (!program_ || program_->mode() != a.attach) {
         program_.reset();
-        XdpProgramOptions options;
-        options.fast_path = config.fast_path;
-        options.rx_hash = config.rx_hash;
-        options.max_flows = kMaxFastPathFlows;
-        auto prog = XdpProgram::attach(ifindex_, ifname_, a.attach, options);
+        auto prog = attach_program(a, config);
         if (!prog) {
             return prog.error();
         }
@@ -249,7 +289,13 @@ void Port::check_multi_buffer(const Attempt &a, const afxdp_port_config &config)
 
 uint32_t Port::max_mtu() const noexcept
 {
-    return multi_buffer_ ? kMaxMtuMultiBuffer : kMaxFrameLen - kVlanEthHeader;
+    if (multi_buffer_) {
+        return kMaxMtuMultiBuffer;
+    }
+    // The HEAD carrier's bytes share the chunk with the frame.
+    const bool head =
+        program_ && program_->options().carrier == AFXDP_XDP_CARRIER_HEAD;
+    return kMaxFrameLen - kVlanEthHeader - (head ? AFXDP_XDP_HEAD_LEN : 0);
 }
 
 std::string Port::mtu_error() const
@@ -317,6 +363,12 @@ Result<void> Port::open_first_working(const std::vector<Attempt> &attempts,
                 ifname_.c_str(), afxdp_xdp_mode_to_string(a.mode),
                 config.n_queues, config.use_need_wakeup ? ", need_wakeup" : "",
                 umem_->id(), umem_->shareable() ? "shared" : "private");
+            if (!fast_path_off_.empty()) {
+                log(AFXDP_LOG_WARN,
+                    "%s: the XDP fast path is off, the port runs the plain "
+                    "redirect program: %s",
+                    ifname_.c_str(), fast_path_off_.c_str());
+            }
             return {};
         }
         last = r.error();
@@ -354,6 +406,7 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
     }
 
     std::unique_ptr<Port> port(new Port(ifname, ifindex.value()));
+    port->fast_path_requested_ = config.fast_path;
     auto umem = UmemRegistry::acquire(config.numa_node, config.meta_size,
                                       config.n_queues, !config.private_umem);
     if (!umem) {
@@ -475,6 +528,20 @@ afxdp_traffic Port::traffic() const noexcept
         sum.tx_dropped += qs.tx_dropped;
     }
     return sum;
+}
+
+void Port::fast_path(afxdp_port_fast_path *out) const
+{
+    *out = afxdp_port_fast_path{};
+    out->requested = fast_path_requested_;
+    out->running = program_ && program_->options().fast_path;
+    out->off_reason = fast_path_off_.c_str();
+    out->carrier_reason = carrier_note_.c_str();
+    switch (program_ ? program_->options().carrier : AFXDP_XDP_CARRIER_NONE) {
+    case AFXDP_XDP_CARRIER_META: out->carrier = "xdp-metadata"; break;
+    case AFXDP_XDP_CARRIER_HEAD: out->carrier = "frame-header"; break;
+    default: out->carrier = "none"; break;
+    }
 }
 
 void Port::info(afxdp_port_info *out) const

@@ -73,6 +73,9 @@ public:
     uint32_t n_queues() const noexcept { return uint32_t(queues_.size()); }
     // For afxdp/show (afxdp_port_get_info()); reads the device's queues.
     void info(afxdp_port_info *) const;
+    void fast_path(afxdp_port_fast_path *) const;
+    // Opened with config.fast_path, whether or not the program runs it.
+    bool fast_path_requested() const noexcept { return fast_path_requested_; }
     int queue_fd(uint32_t qid) const noexcept;
 
     // Hot path.  'qid' must be < n_queues() for rx; tx uses qid % n.
@@ -130,6 +133,9 @@ private:
                                                       const afxdp_port_config &,
                                                       bool multi_buffer,
                                                       Queue *queue);
+    XdpProgramOptions program_options(const afxdp_port_config &);
+    Result<XdpProgram> attach_program(const Attempt &,
+                                      const afxdp_port_config &);
     void check_multi_buffer(const Attempt &, const afxdp_port_config &);
     void open_main_lane(Queue *queue, const afxdp_port_config &);
     void release_queues() noexcept;
@@ -140,6 +146,9 @@ private:
     std::string umem_note_;      // Why a queue registered its own kernel UMEM.
     bool multi_buffer_ = false;  // Every queue takes chained frames.
     std::string mtu_note_;       // Why not, when not.
+    bool fast_path_requested_ = false;
+    std::string fast_path_off_;  // Why the fast path did not load, if not.
+    std::string carrier_note_;   // Why metadata travels in a header, if so.
     std::shared_ptr<SharedUmem> umem_;
     std::optional<XdpProgram> program_;
     std::vector<Queue> queues_;

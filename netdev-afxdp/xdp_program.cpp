@@ -375,6 +375,7 @@ Result<void> size_maps(xsk_redirect *skel, int ifindex,
     }
     skel->rodata->cfg_fast_path = options.fast_path;
     skel->rodata->cfg_rx_hash = options.rx_hash;
+    skel->rodata->cfg_carrier = static_cast<__u8>(options.carrier);
     return {};
 }
 

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "bpf/flow/flow_layout.h"
+#include "bpf/xdp_meta.h"
 #include "umem/result.h"
 
 namespace afxdp::netdev {
@@ -34,6 +35,9 @@ struct XdpProgramOptions {
     bool fast_path = false;  // Run offloaded megaflows (hw-offload=true).
     bool rx_hash = false;    // Hand every frame's 5-tuple hash to OVS.
     uint32_t max_flows = 0;  // Flow table size when fast_path.
+    // How the hash and mark reach user space (bpf/xdp_meta.h); NONE unless
+    // fast_path or rx_hash.
+    afxdp_xdp_carrier carrier = AFXDP_XDP_CARRIER_NONE;
 };
 
 // The fast path's maps and global data, owned by the program: valid while

@@ -140,32 +140,44 @@ uint32_t XskQueue::refill() noexcept
 
 namespace {
 
+// The hash and mark our XDP program handed over in 'm'.
+[[gnu::always_inline]] inline void take_xdp_meta(afxdp_rx_frame *f,
+                                                 const afxdp_xdp_meta *m)
+{
+    f->xdp_flags = m->flags;
+    f->rx_hash = m->rx_hash;
+    f->flow_mark = m->flow_mark;
+}
+
 // One received frame of one chunk at 'addr', its metadata slot 'meta'.
+// 'head': bytes of metadata header in front of the frame (HEAD carrier),
+// stripped here; else 'xdp_meta': metadata in front of 'addr'.
 [[gnu::always_inline]] inline void describe_frame(afxdp_rx_frame *f, char *umem,
                                                   uint64_t addr, char *meta,
-                                                  uint32_t len,
-                                                  bool xdp_meta) noexcept
+                                                  uint32_t len, bool xdp_meta,
+                                                  uint32_t head) noexcept
 {
-    uint64_t base = addr & kChunkMask;
     // In copy mode the kernel wrote the frame on the CPU that received it:
     // start pulling its first line (OVS parses it next) and the slot's (the
     // glue writes the dp_packet there) now, for the whole burst at once,
     // rather than one miss after the other later.
     __builtin_prefetch(umem + addr);
     __builtin_prefetch(meta, 1);
+    f->xdp_flags = 0;
+    if (head && len >= head) {
+        take_xdp_meta(f, reinterpret_cast<const afxdp_xdp_meta *>(umem + addr));
+        addr += head;
+        len -= head;
+    } else if (xdp_meta) {
+        take_xdp_meta(f, reinterpret_cast<const afxdp_xdp_meta *>(
+                             umem + addr - sizeof(afxdp_xdp_meta)));
+    }
+    uint64_t base = addr & kChunkMask;
     f->meta = meta;
     f->chunk = umem + base;
     f->chunk_size = kChunkSize;
     f->headroom = uint32_t(addr - base);
     f->len = len;
-    f->xdp_flags = 0;
-    if (xdp_meta) {
-        const auto *m = reinterpret_cast<const afxdp_xdp_meta *>(
-            umem + addr - sizeof(afxdp_xdp_meta));
-        f->xdp_flags = m->flags;
-        f->rx_hash = m->rx_hash;
-        f->flow_mark = m->flow_mark;
-    }
 }
 
 }  // namespace
@@ -189,7 +201,10 @@ uint32_t XskQueue::receive(afxdp_rx_frame *frames, uint32_t idx, uint32_t n,
     // Our XDP program's metadata is trusted only while the device keeps it
     // (the program raises the flag before any frame without it reaches the
     // ring, and the ring was read before this).
-    const bool xdp_meta = meta_unsupported_ && !*meta_unsupported_;
+    const bool xdp_meta = carrier_ == AFXDP_XDP_CARRIER_META &&
+                          meta_unsupported_ && !*meta_unsupported_;
+    const uint32_t head =
+        carrier_ == AFXDP_XDP_CARRIER_HEAD ? AFXDP_XDP_HEAD_LEN : 0;
     // The kernel wrote the descriptors from the receiving CPU: ask for all
     // their lines at once (four to a line) instead of missing on each in
     // turn.
@@ -218,9 +233,9 @@ uint32_t XskQueue::receive(afxdp_rx_frame *frames, uint32_t idx, uint32_t n,
         uint64_t base = addr & kChunkMask;
         uint32_t chunk = uint32_t(base >> kShift);
         ChunkStates::set(states, chunk, ChunkStates::kHeld);
-        describe_frame(&frames[k++], umem, addr, slot0 + chunk * stride,
-                       desc->len, xdp_meta);
-        bytes += desc->len;
+        describe_frame(&frames[k], umem, addr, slot0 + chunk * stride,
+                       desc->len, xdp_meta, head);
+        bytes += frames[k++].len;
         i++;
     }
     *consumed = i;
@@ -263,7 +278,12 @@ uint32_t XskQueue::take_chain(uint32_t idx, uint32_t avail, afxdp_rx_frame *f,
         skipping_chain_ = true;
         return n + skip_chain(idx + n, avail - n);
     }
-    if (len <= kMaxJumboFrameLen && assemble(idx, n, uint32_t(len), f)) {
+    // The HEAD carrier's bytes in front of the first fragment are not the
+    // frame's; the fast path marks no chained frame, so they say nothing.
+    const uint32_t head =
+        carrier_ == AFXDP_XDP_CARRIER_HEAD ? AFXDP_XDP_HEAD_LEN : 0;
+    if (len >= head && len - head <= kMaxJumboFrameLen &&
+        assemble(idx, n, uint32_t(len - head), head, f)) {
         *got = 1;
         rx_multi_buffer_.add(1);
     } else {
@@ -288,9 +308,10 @@ uint32_t XskQueue::skip_chain(uint32_t idx, uint32_t avail) noexcept
     return n;
 }
 
-// Copies the n fragments at 'idx' ('len' bytes in all) into a jumbo
-// buffer, which becomes frame '*f'.  False when there is none to take.
-bool XskQueue::assemble(uint32_t idx, uint32_t n, uint32_t len,
+// Copies the n fragments at 'idx' ('len' bytes in all, after the 'head'
+// bytes of carrier header in front of the first) into a jumbo buffer,
+// which becomes frame '*f'.  False when there is none to take.
+bool XskQueue::assemble(uint32_t idx, uint32_t n, uint32_t len, uint32_t head,
                         afxdp_rx_frame *f) noexcept
 {
     if (!jumbo_) {
@@ -306,8 +327,9 @@ bool XskQueue::assemble(uint32_t idx, uint32_t n, uint32_t len,
     char *to = jumbo_->base() + base + kRxHeadroom;
     for (uint32_t i = 0; i < n; i++) {
         const struct xdp_desc &d = ring[(idx + i) & rings_.rx->mask];
-        std::memcpy(to, umem_base_ + d.addr, d.len);
-        to += d.len;
+        const uint32_t skip = i == 0 ? std::min(head, d.len) : 0;
+        std::memcpy(to, umem_base_ + d.addr + skip, d.len - skip);
+        to += d.len - skip;
     }
     const uint32_t chunk = uint32_t(base >> jumbo_->chunk_shift());
     ChunkStates::set(jumbo_->states().words(), chunk, ChunkStates::kHeld);

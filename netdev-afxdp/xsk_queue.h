@@ -63,6 +63,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "bpf/xdp_meta.h"
 #include "netdev-afxdp/afxdp.h"
 #include "umem/spin_lock.h"
 #include "umem/umem_area.h"
@@ -163,12 +164,15 @@ public:
     // many.
     uint32_t complete() noexcept;
 
-    // Frames carry our XDP program's metadata (bpf/xdp_meta.h) in front of
-    // them; '*unsupported' is the program's flag that the device keeps none
-    // (then every frame's metadata is ignored).  Control path, before the
-    // first rx_burst().
-    void read_xdp_metadata(const volatile uint32_t *unsupported) noexcept
+    // Frames carry our XDP program's metadata (bpf/xdp_meta.h) through
+    // 'carrier': in the metadata area, where '*unsupported' is the
+    // program's flag that the device keeps none (then every frame's
+    // metadata is ignored), or in a header the rx path strips from every
+    // frame.  Control path, before the first rx_burst().
+    void read_xdp_metadata(afxdp_xdp_carrier carrier,
+                           const volatile uint32_t *unsupported) noexcept
     {
+        carrier_ = carrier;
         meta_unsupported_ = unsupported;
     }
 
@@ -234,7 +238,7 @@ private:
     uint32_t take_chain(uint32_t idx, uint32_t avail, afxdp_rx_frame *f,
                         uint32_t *got) noexcept;
     uint32_t skip_chain(uint32_t idx, uint32_t avail) noexcept;
-    bool assemble(uint32_t idx, uint32_t n, uint32_t len,
+    bool assemble(uint32_t idx, uint32_t n, uint32_t len, uint32_t head,
                   afxdp_rx_frame *f) noexcept;
     void free_rx_chunks(uint32_t idx, uint32_t n) noexcept;
     void poll_idle() noexcept;
@@ -265,6 +269,7 @@ private:
     const bool use_need_wakeup_;
     const bool busy_poll_;
     const volatile uint32_t *meta_unsupported_ = nullptr;
+    afxdp_xdp_carrier carrier_ = AFXDP_XDP_CARRIER_NONE;
 
     // rx thread.
     alignas(64) Counter rx_packets_;

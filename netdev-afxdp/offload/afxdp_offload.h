@@ -128,7 +128,9 @@ int afxdp_offload_create(const char *ifname, struct afxdp_offload **);
 void afxdp_offload_destroy(struct afxdp_offload *);
 
 /* After the port was (re)opened: installs the flows into its XDP program.
- * A port opened without the fast path takes no flows. */
+ * A port opened without the fast path takes no flows; one that asked for
+ * it and did not get it (the kernel refused the program) refuses every put
+ * with EOPNOTSUPP, counted in refused_fast_path_off, until it reopens. */
 void afxdp_offload_bind(struct afxdp_offload *, struct afxdp_port *);
 
 /* Before the port is closed: reads the program's counters into the flows'
@@ -137,6 +139,10 @@ void afxdp_offload_unbind(struct afxdp_offload *);
 
 /* Whether 'port' was opened with the fast path in its XDP program. */
 bool afxdp_port_has_fast_path(const struct afxdp_port *);
+
+/* Whether 'port' was opened asking for the fast path, whether or not its
+ * kernel loaded it (see afxdp_port_get_fast_path()). */
+bool afxdp_port_fast_path_requested(const struct afxdp_port *);
 
 enum afxdp_offload_kind {
     AFXDP_OFFLOAD_FULL,    /* Runs in XDP: matched, acted on, counted. */
@@ -196,6 +202,8 @@ struct afxdp_offload_counters {
     uint64_t masks;         /* Masks in use now. */
     uint64_t refused_match; /* Puts refused: match not exact in XDP. */
     uint64_t refused_full;  /* Puts refused: flow or mask table full. */
+    /* Puts refused: the port's kernel did not load the fast path. */
+    uint64_t refused_fast_path_off;
     /* Frames the program handed to OVS, by reason (the XDP counters). */
     uint64_t to_ovs_miss;
     uint64_t to_ovs_partial;

@@ -485,6 +485,12 @@ void FlowTable::note_refused_match() noexcept
     refused_match_++;
 }
 
+void FlowTable::note_refused_fast_path_off() noexcept
+{
+    std::lock_guard<std::mutex> guard(mutex_);
+    refused_fast_path_off_++;
+}
+
 afxdp_offload_counters FlowTable::counters()
 {
     std::lock_guard<std::mutex> guard(mutex_);
@@ -497,6 +503,7 @@ afxdp_offload_counters FlowTable::counters()
     c.masks = masks_.size();
     c.refused_match = refused_match_;
     c.refused_full = refused_full_;
+    c.refused_fast_path_off = refused_fast_path_off_;
     afxdp_xdp_counters x = xdp_carried_;
     if (maps_) {
         add_xdp_counters(x, maps_->read_xdp_counters());

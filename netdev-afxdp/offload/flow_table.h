@@ -118,6 +118,8 @@ public:
 
     afxdp_offload_counters counters();
     void note_refused_match() noexcept;
+    // A put refused because the port's program runs no fast path.
+    void note_refused_fast_path_off() noexcept;
 
 private:
     struct Totals {
@@ -190,6 +192,7 @@ private:
     afxdp_xdp_counters xdp_carried_{};  // Of programs since unbound.
     uint64_t refused_match_ = 0;
     uint64_t refused_full_ = 0;
+    uint64_t refused_fast_path_off_ = 0;
 
     friend class FlowTableTestPeer;
 };

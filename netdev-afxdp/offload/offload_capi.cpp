@@ -6,6 +6,7 @@
  */
 #include "netdev-afxdp/offload/afxdp_offload.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -29,6 +30,10 @@ struct afxdp_offload {
     std::string ifname;
     uint16_t slot = 0;
     std::shared_ptr<FlowTable> table;
+    // The port is open, asked for the fast path, and its kernel refused
+    // the program that runs it: every put is refused until it reopens.
+    // Written by the main thread, read by the offload thread.
+    std::atomic<bool> fast_path_off{false};
 };
 
 namespace {
@@ -109,12 +114,21 @@ bool afxdp_port_has_fast_path(const struct afxdp_port *port)
     return port && cast(port)->fast_path_maps().flows_fd >= 0;
 }
 
+bool afxdp_port_fast_path_requested(const struct afxdp_port *port)
+{
+    return port && cast(port)->fast_path_requested();
+}
+
 void afxdp_offload_bind(struct afxdp_offload *off, struct afxdp_port *port)
 {
     const afxdp::netdev::Port *p = cast(port);
     set_device(off, p->ifindex());
     afxdp::netdev::FastPathMaps maps = p->fast_path_maps();
+    off->fast_path_off = maps.flows_fd < 0 && p->fast_path_requested();
     if (maps.flows_fd < 0) {
+        // Flows put while no program was bound would otherwise wait for
+        // one that never comes, reported as running in XDP.
+        off->table->flush();
         return;
     }
     try {
@@ -128,6 +142,7 @@ void afxdp_offload_bind(struct afxdp_offload *off, struct afxdp_port *port)
 
 void afxdp_offload_unbind(struct afxdp_offload *off)
 {
+    off->fast_path_off = false;
     set_device(off, 0);
     off->table->unbind();
 }
@@ -138,6 +153,10 @@ int afxdp_offload_flow_put(struct afxdp_offload *off, const void *ufid,
                            size_t n_actions, uint32_t mark,
                            enum afxdp_offload_kind *kind)
 {
+    if (off->fast_path_off) {
+        off->table->note_refused_fast_path_off();
+        return EOPNOTSUPP;
+    }
     try {
         auto m = afxdp::offload::translate_match(*match);
         if (!m) {

@@ -9,12 +9,14 @@
 
 #include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 
+#include "netdev-afxdp/kernel_features.h"
 #include "netdev-afxdp/offload/flow_maps.h"
 #include "xsk_redirect.skel.h"
 
@@ -157,7 +159,18 @@ void FastPath::SkeletonDeleter::operator()(xsk_redirect *skel) const noexcept
 }
 
 FastPath::FastPath() = default;
-FastPath::~FastPath() = default;
+FastPath::~FastPath()
+{
+    if (xsk_fd_ >= 0) {
+        close(xsk_fd_);
+    }
+}
+
+std::size_t FastPath::carrier_len() const noexcept
+{
+    return carrier_ == AFXDP_XDP_CARRIER_HEAD ? AFXDP_XDP_HEAD_LEN
+                                              : sizeof(afxdp_xdp_meta);
+}
 
 void FastPath::load()
 {
@@ -172,9 +185,26 @@ void FastPath::load()
         0);
     skel_->rodata->cfg_fast_path = 1;
     skel_->rodata->cfg_rx_hash = 1;
+    // As Port::program_options() picks it.
+    carrier_ = afxdp::netdev::kernel_feature(
+                   afxdp::netdev::KernelFeature::kXdpAdjustMeta)
+                       .available
+                   ? AFXDP_XDP_CARRIER_META
+                   : AFXDP_XDP_CARRIER_HEAD;
+    skel_->rodata->cfg_carrier = static_cast<__u8>(carrier_);
     int err = xsk_redirect__load(skel_.get());
     ASSERT_EQ(err, 0) << "loading xsk_redirect with the fast path: "
                       << std::strerror(-err);
+    if (carrier_ == AFXDP_XDP_CARRIER_HEAD) {
+        xsk_fd_ = socket(AF_XDP, SOCK_RAW, 0);
+        ASSERT_GE(xsk_fd_, 0) << "AF_XDP socket: " << std::strerror(errno);
+        std::uint32_t queue = 0;
+        std::uint32_t fd = static_cast<std::uint32_t>(xsk_fd_);
+        ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xsks_map), &queue,
+                                      &fd, BPF_ANY),
+                  0)
+            << "XSKMAP: " << std::strerror(errno);
+    }
 }
 
 void FastPath::set_mask(std::uint8_t slot, const afxdp_flow_key &mask)
@@ -292,6 +322,7 @@ XdpRun FastPath::run(const Bytes &frame, std::uint32_t repeat,
     opts.ctx_size_out = sizeof ctx_out;
     opts.repeat = static_cast<int>(repeat);
 
+    const std::uint64_t to_ovs_before = to_ovs_total();
     r.err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.xsk_redirect),
                                    &opts);
     if (r.err) {
@@ -299,15 +330,35 @@ XdpRun FastPath::run(const Bytes &frame, std::uint32_t repeat,
     }
     r.verdict = opts.retval;
     out.resize(opts.data_size_out);
-    r.meta_len = std::min<std::size_t>(ctx_out.data, out.size());
-    r.frame.assign(out.begin() + static_cast<std::ptrdiff_t>(r.meta_len),
-                   out.end());
-    if (r.meta_len == sizeof(afxdp_xdp_meta)) {
+    split_carrier(&r, out, ctx_out.data, to_ovs_total() > to_ovs_before);
+    return r;
+}
+
+// Splits what came back into the carrier's bytes and the frame (see the
+// note at the top of the header).
+void FastPath::split_carrier(XdpRun *r, const Bytes &out,
+                             std::size_t data_offset, bool to_ovs) const
+{
+    r->meta_len = std::min(data_offset, out.size());
+    if (carrier_ == AFXDP_XDP_CARRIER_HEAD && to_ovs &&
+        r->verdict == XDP_REDIRECT && r->meta_len == 0) {
+        r->verdict = XDP_PASS;
+        r->meta_len = std::min<std::size_t>(AFXDP_XDP_HEAD_LEN, out.size());
+    }
+    r->frame.assign(out.begin() + static_cast<std::ptrdiff_t>(r->meta_len),
+                    out.end());
+    if (r->meta_len == carrier_len()) {
         afxdp_xdp_meta meta;
         std::memcpy(&meta, out.data(), sizeof meta);
-        r.meta = meta;
+        r->meta = meta;
     }
-    return r;
+}
+
+std::uint64_t FastPath::to_ovs_total()
+{
+    afxdp_xdp_counters c = counters();
+    return c.to_ovs_miss + c.to_ovs_partial + c.to_ovs_parse + c.to_ovs_action +
+           c.to_ovs_fallback + c.to_ovs_multi_buffer;
 }
 
 afxdp_flow_stats FastPath::flow_stats(std::uint32_t flow_id)

@@ -15,6 +15,18 @@
  * live frames (no BPF_F_TEST_XDP_LIVE_FRAMES) a redirect is only a verdict:
  * nothing is sent.
  *
+ * The program is loaded with the metadata carrier XdpProgram would pick on
+ * this kernel (bpf/xdp_meta.h; AFXDP_DISABLE_FEATURES=xdp-adjust-meta
+ * forces the header).  With no socket in the XSKMAP a frame for OVS goes
+ * on with XDP_PASS, and the header carrier then takes its header off
+ * again, as it must for the kernel stack; so for the header carrier the
+ * fixture puts an AF_XDP socket (never bound: the kernel does not ask,
+ * and without live frames nothing is sent to it) in the XSKMAP, takes the
+ * header off what comes back, and reports the frame with the verdict
+ * XDP_PASS that the tests expect of a frame handed to OVS.  Which frames
+ * went to OVS it knows from the program's to_ovs_* counters, one of which
+ * counts every such frame in fast-path mode.
+ *
  * Per-CPU counters are summed over all possible CPUs: the run happens on
  * whichever CPU the test thread is on.
  */
@@ -50,7 +62,8 @@ struct XdpRun {
     std::uint32_t verdict = ~0u;
     Bytes frame;               // From data to data_end.
     std::size_t meta_len = 0;  // Bytes the program put in front of it.
-    std::optional<afxdp_xdp_meta> meta;  // When meta_len is one struct.
+    // When meta_len is the carrier's (FastPath::carrier_len()).
+    std::optional<afxdp_xdp_meta> meta;
 };
 
 // Where two frames differ, for failure messages: their lengths and the
@@ -134,8 +147,18 @@ public:
     // The kernel's jiffies now, read by the program's afxdp_clock.
     std::uint64_t jiffies();
     bool meta_unsupported();
+    afxdp_xdp_carrier carrier() const noexcept { return carrier_; }
+    // Bytes the carrier puts in front of a frame handed to OVS.
+    std::size_t carrier_len() const noexcept;
 
 private:
+    // Frames counted by the to_ovs_* counters.
+    std::uint64_t to_ovs_total();
+    void split_carrier(XdpRun *r, const Bytes &out, std::size_t data_offset,
+                       bool to_ovs) const;
+    afxdp_xdp_carrier carrier_ = AFXDP_XDP_CARRIER_META;
+    int xsk_fd_ = -1;  // The header carrier's socket in the XSKMAP.
+
     struct SkeletonDeleter {
         void operator()(xsk_redirect *skel) const noexcept;
     };

@@ -1003,8 +1003,10 @@ TEST_F(FastPathCatchAllTest, DropsEveryParseCase)
 
 // A jumbo frame arrives in several buffers (the program is xdp.frags; a
 // BPF_PROG_RUN frame above a page is built the same way).  The fast path
-// never runs it, catch-all flow or not: it goes to OVS untouched, with no
-// metadata a stale buffer could hold, and is counted as multi-buffer.
+// never runs it, catch-all flow or not: it goes to OVS untouched, with
+// metadata that says it carries nothing (the kernel may hand it over in
+// one descriptor, where a reader would otherwise find an earlier frame's
+// mark), and is counted as multi-buffer.
 TEST_F(FastPathCatchAllTest, MultiBufferFrameGoesToOvsUnrun)
 {
     Ipv4Header ip;
@@ -1018,8 +1020,9 @@ TEST_F(FastPathCatchAllTest, MultiBufferFrameGoesToOvsUnrun)
                             .bytes;
     XdpRun r = fp_.run(frame);
     ASSERT_EQ(r.err, 0) << std::strerror(-r.err);
-    EXPECT_EQ(r.verdict, XDP_PASS);  // No socket in the XSKMAP here.
-    EXPECT_EQ(r.meta_len, 0u);
+    EXPECT_EQ(r.verdict, XDP_PASS);  // To OVS (see fast_path_fixture.h).
+    ASSERT_TRUE(r.meta) << "no metadata (" << r.meta_len << " bytes)";
+    EXPECT_EQ(r.meta->flags, 0u);
     EXPECT_TRUE(r.frame == frame) << frame_difference(r.frame, frame);
     EXPECT_EQ(fp_.counters().to_ovs_multi_buffer, 1u);
     EXPECT_EQ(fp_.counters().to_ovs_parse, 0u);
@@ -1030,6 +1033,44 @@ TEST_F(FastPathCatchAllTest, MultiBufferFrameGoesToOvsUnrun)
     ASSERT_EQ(small.err, 0) << std::strerror(-small.err);
     EXPECT_EQ(small.verdict, XDP_DROP);
     EXPECT_EQ(fp_.counters().to_ovs_multi_buffer, 1u);
+}
+
+// A marked (partially offloaded) catch-all flow: a frame in one buffer
+// earns its mark; a chained frame right after it, which the fast path
+// never looks up, carries flags 0, so that no reader can take the mark
+// left in front of the buffer by the frame before for its own.
+TEST_F(FastPathTest, ChainedFrameAfterMarkedFrameEarnsNoMark)
+{
+    constexpr std::uint32_t kMark = 77;
+    afxdp_flow_key zero;
+    std::memset(&zero, 0, sizeof zero);
+    fp_.set_mask(0, zero);
+    fp_.set_order({0});
+    fp_.put_flow(0, zero, to_ovs_flow(kFlowId, kMark));
+
+    XdpRun marked = fp_.run(ipv4_udp().frame.bytes);
+    ASSERT_EQ(marked.err, 0) << std::strerror(-marked.err);
+    ASSERT_TRUE(marked.meta) << "no metadata (" << marked.meta_len << ")";
+    EXPECT_EQ(marked.meta->flags, AFXDP_XDP_META_HASH | AFXDP_XDP_META_MARK);
+    EXPECT_EQ(marked.meta->flow_mark, kMark);
+
+    for (std::size_t size : {3600u, 9000u}) {
+        Ipv4Header ip;
+        ip.proto = kUdp;
+        const Bytes frame = FrameBuilder()
+                                .ethertype(kEthIp)
+                                .ipv4(ip)
+                                .udp(5353, 53)
+                                .payload(size - 14 - 20 - 8)
+                                .finish()
+                                .bytes;
+        XdpRun r = fp_.run(frame);
+        ASSERT_EQ(r.err, 0) << std::strerror(-r.err);
+        EXPECT_EQ(r.verdict, XDP_PASS) << size;  // To OVS.
+        ASSERT_TRUE(r.meta) << size << ": no metadata (" << r.meta_len << ")";
+        EXPECT_EQ(r.meta->flags & AFXDP_XDP_META_MARK, 0u) << size;
+        EXPECT_TRUE(r.frame == frame) << frame_difference(r.frame, frame);
+    }
 }
 
 // The kernel refuses a frame shorter than an Ethernet header before the

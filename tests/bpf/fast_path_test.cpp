@@ -313,7 +313,7 @@ TEST_F(FastPathTest, MissCarriesRxHashWithoutMark)
     for (const Keyed &c : {tcp4(), udp6(), arp(), l2_only()}) {
         XdpRun r = fp_.run(c.frame);
         ASSERT_NO_FATAL_FAILURE(expect_miss(r, c.frame, "miss"));
-        EXPECT_EQ(r.meta_len, sizeof(afxdp_xdp_meta));
+        EXPECT_EQ(r.meta_len, fp_.carrier_len());
         EXPECT_EQ(r.meta->rx_hash, expected_rx_hash(c.key))
             << ::testing::PrintToString(c.key);
     }
