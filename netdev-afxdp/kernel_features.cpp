@@ -126,20 +126,25 @@ const char *kernel_feature_name(KernelFeature f) noexcept
     return i < kKernelFeatureCount ? kNames[i] : "unknown";
 }
 
-bool kernel_feature_disabled_by_test(KernelFeature f)
+bool disabled_by_test(const std::string &name)
 {
     const char *env = std::getenv("AFXDP_DISABLE_FEATURES");
     if (!env) {
         return false;
     }
     std::istringstream list(env);
-    std::string name;
-    while (std::getline(list, name, ',')) {
-        if (name == kernel_feature_name(f)) {
+    std::string item;
+    while (std::getline(list, item, ',')) {
+        if (item == name) {
             return true;
         }
     }
     return false;
+}
+
+bool kernel_feature_disabled_by_test(KernelFeature f)
+{
+    return disabled_by_test(kernel_feature_name(f));
 }
 
 const FeatureProbe &kernel_feature(KernelFeature f)

@@ -47,6 +47,11 @@ const FeatureProbe &kernel_feature(KernelFeature f);
 // True if AFXDP_DISABLE_FEATURES names 'f'.
 bool kernel_feature_disabled_by_test(KernelFeature f);
 
+// True if AFXDP_DISABLE_FEATURES names 'name', also for a fallback that is
+// not a kernel feature's: "xdp-fast-path" makes a port take the path of a
+// fast-path program the kernel refused.
+bool disabled_by_test(const std::string &name);
+
 }  // namespace afxdp::netdev
 
 #endif  // AFXDP_NETDEV_KERNEL_FEATURES_H

@@ -231,8 +231,17 @@ Result<XdpProgram> Port::attach_program(const Attempt &a,
 {
     XdpProgramOptions options = program_options(config);
     fast_path_off_.clear();
-    auto prog = XdpProgram::attach(ifindex_, ifname_, a.attach, options);
-    if (prog || !(options.fast_path || options.rx_hash)) {
+    if (!options.fast_path && !options.rx_hash) {
+        return XdpProgram::attach(ifindex_, ifname_, a.attach, options);
+    }
+    auto prog =
+        disabled_by_test("xdp-fast-path")
+            ? Result<XdpProgram>(Error{EOPNOTSUPP,
+                                       ifname_ + ": loading the fast-path "
+                                                 "program: disabled by "
+                                                 "AFXDP_DISABLE_FEATURES"})
+            : XdpProgram::attach(ifindex_, ifname_, a.attach, options);
+    if (prog) {
         return prog;
     }
     XdpProgramOptions plain;
