@@ -112,8 +112,7 @@ Result<std::unique_ptr<XskSocket>> Port::open_socket(
                     (a.zero_copy ? "zero-copy" : "copy") +
                     " mode bind with XDP_USE_SG: " + strerror(s.error().code) +
                     ")";
-        log(AFXDP_LOG_INFO, "%s: queue %u: %s; MTU at most %u.",
-            ifname_.c_str(), q, mtu_note_.c_str(), max_mtu());
+        // Logged once the port is open: a later attempt may still get it.
     }
     return open_socket_as(q, a, config, false, queue);
 }
@@ -372,6 +371,10 @@ Result<void> Port::open_first_working(const std::vector<Attempt> &attempts,
                 ifname_.c_str(), afxdp_xdp_mode_to_string(a.mode),
                 config.n_queues, config.use_need_wakeup ? ", need_wakeup" : "",
                 umem_->id(), umem_->shareable() ? "shared" : "private");
+            if (config.multi_buffer && !multi_buffer_) {
+                log(AFXDP_LOG_INFO, "%s: %s; MTU at most %u.", ifname_.c_str(),
+                    mtu_note_.c_str(), max_mtu());
+            }
             if (!fast_path_off_.empty()) {
                 log(AFXDP_LOG_WARN,
                     "%s: the XDP fast path is off, the port runs the plain "

@@ -23,6 +23,21 @@ FRAMES="/usr/bin/python3 $AFXDP_ROOT/tests/system/offload_frames.py"
 
 sys_setup
 quiet_hosts
+# The fast path runs, its metadata in the area the kernel allows: a header
+# where the test switch (or the kernel) rules the metadata area out.
+for p in "$P0" "$P1"; do
+    [[ $(iface_status "$p" fast-path) == on ]] ||
+        fail "$p: fast-path is '$(iface_status "$p" fast-path)'"
+    carrier=$(iface_status "$p" fast-path-carrier)
+    if [[ ,${AFXDP_DISABLE_FEATURES:-}, == *,xdp-adjust-meta,* ]]; then
+        [[ $carrier == "frame-header (no bpf_xdp_adjust_meta in XDP: "* ]] ||
+            fail "$p: fast-path-carrier is '$carrier'"
+    else
+        [[ $carrier == xdp-metadata || $carrier == frame-header* ]] ||
+            fail "$p: fast-path-carrier is '$carrier'"
+    fi
+    log "$p: fast path on, carrier $carrier"
+done
 # Both namespace ends take XDP redirects (the hairpin case sends back).
 for n in 0 1; do
     nsx "$n" ethtool -K "$(topo_ns_if "$n")" gro on >/dev/null

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "bpf/xdp_meta.h"
 #include "netdev-afxdp/params.h"
 #include "netdev-afxdp/xdp_compat.h"
 #include "netdev-afxdp/xsk_queue.h"
@@ -378,6 +379,60 @@ TEST_F(XskMultiBufferTest, FullBatchOfJumboFramesFitsOneSlab)
     kernel_->transmit(256);
     queue_->complete();
     expect_balanced("completed");
+}
+
+// ---- The header carrier (bpf/xdp_meta.h): metadata in front of the frame
+
+// 'frame' behind the header our XDP program prepends with
+// bpf_xdp_adjust_head() when it cannot use the metadata area.
+std::vector<char> with_header(const std::vector<char> &frame, uint32_t flags,
+                              uint32_t hash, uint32_t mark)
+{
+    std::vector<char> v(AFXDP_XDP_HEAD_LEN, 0);
+    afxdp_xdp_meta m{mark, hash, flags};
+    std::memcpy(v.data(), &m, sizeof m);
+    v.insert(v.end(), frame.begin(), frame.end());
+    return v;
+}
+
+TEST_F(XskMultiBufferTest, HeaderCarrierIsStrippedAndReadFromEachFrame)
+{
+    make(true);
+    queue_->read_xdp_metadata(AFXDP_XDP_CARRIER_HEAD, nullptr);
+    const uint32_t flags = AFXDP_XDP_META_HASH | AFXDP_XDP_META_MARK;
+    std::vector<char> a = pattern(60, 1), b = pattern(1514, 2);
+    ASSERT_EQ(deliver(with_header(a, flags, 0xabcd, 5)), 1u);
+    ASSERT_EQ(deliver(with_header(b, 0, 0, 0)), 1u);
+
+    afxdp_rx_frame f[32];
+    ASSERT_EQ(queue_->rx_burst(f, 32), 2u);
+    EXPECT_TRUE(data_of(f[0]) == a) << "first frame's bytes differ";
+    EXPECT_EQ(f[0].headroom, kHeadroom + AFXDP_XDP_HEAD_LEN);
+    EXPECT_EQ(f[0].xdp_flags, flags);
+    EXPECT_EQ(f[0].rx_hash, 0xabcdu);
+    EXPECT_EQ(f[0].flow_mark, 5u);
+    EXPECT_TRUE(data_of(f[1]) == b) << "second frame's bytes differ";
+    EXPECT_EQ(f[1].xdp_flags, 0u);  // Nothing carried: no stale mark.
+    EXPECT_EQ(queue_->stats().rx_bytes, a.size() + b.size());
+    void *metas[2] = {f[0].meta, f[1].meta};
+    umem::UmemArea::release_batch(metas, 2);
+    expect_balanced("released");
+}
+
+TEST_F(XskMultiBufferTest, HeaderCarrierIsStrippedFromTheFirstFragment)
+{
+    make(true);
+    queue_->read_xdp_metadata(AFXDP_XDP_CARRIER_HEAD, nullptr);
+    std::vector<char> frame = pattern(kJumbo, 4);
+    ASSERT_EQ(deliver(with_header(frame, 0, 0, 0)), 3u);
+
+    afxdp_rx_frame f[32];
+    ASSERT_EQ(queue_->rx_burst(f, 32), 1u);
+    EXPECT_EQ(f[0].len, kJumbo);
+    EXPECT_TRUE(data_of(f[0]) == frame) << "assembled bytes differ";
+    EXPECT_EQ(f[0].xdp_flags, 0u);
+    umem::UmemArea::release(f[0].meta);
+    expect_balanced("released");
 }
 
 }  // namespace
