@@ -371,6 +371,11 @@ Result<void> Port::open_first_working(const std::vector<Attempt> &attempts,
                 ifname_.c_str(), afxdp_xdp_mode_to_string(a.mode),
                 config.n_queues, config.use_need_wakeup ? ", need_wakeup" : "",
                 umem_->id(), umem_->shareable() ? "shared" : "private");
+            if (!multi_buffer_ && program_->options().carrier ==
+                                      AFXDP_XDP_CARRIER_HEAD) {
+                mtu_note_ += "; 16 bytes less for the fast path's metadata "
+                             "header";
+            }
             if (config.multi_buffer && !multi_buffer_) {
                 log(AFXDP_LOG_INFO, "%s: %s; MTU at most %u.", ifname_.c_str(),
                     mtu_note_.c_str(), max_mtu());
