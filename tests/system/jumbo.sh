@@ -23,23 +23,6 @@ SIZE_MB=64
 PORT=5203
 MTU_CYCLES=${AFXDP_JUMBO_MTU_CYCLES:-50}
 
-dev_mtu() { swx cat "/sys/class/net/$1/mtu"; }
-iface_mtu_is() { [[ $(vsctl get interface "$1" mtu) == "$2" ]]; }
-
-# set_port_mtu IFNAME MTU: mtu_request, applied to the device.
-set_port_mtu() {
-    vsctl set interface "$1" "mtu_request=$2"
-    wait_until 10 iface_mtu_is "$1" "$2" ||
-        fail "$1: mtu_request=$2: Interface mtu is $(vsctl get interface "$1" mtu)"
-    [[ $(dev_mtu "$1") == "$2" ]] ||
-        fail "$1: mtu_request=$2: device MTU is $(dev_mtu "$1")"
-}
-
-set_host_mtu() {
-    nsx "$1" ip link set "$(topo_ns_if "$1")" mtu "$2" ||
-        fail "cannot set MTU $2 on $(topo_ns_if "$1")"
-}
-
 check_multi_buffer() {
     local p
     for p in "$P0" "$P1"; do

@@ -161,6 +161,25 @@ check_ping_all() {
     check_ping 1 "$IP6_0"
 }
 
+# dev_mtu IFNAME: the switch-side device's MTU.
+dev_mtu() { swx cat "/sys/class/net/$1/mtu"; }
+iface_mtu_is() { [[ $(vsctl get interface "$1" mtu) == "$2" ]]; }
+
+# set_port_mtu IFNAME MTU: mtu_request, applied to the device.
+set_port_mtu() {
+    vsctl set interface "$1" "mtu_request=$2"
+    wait_until 10 iface_mtu_is "$1" "$2" ||
+        fail "$1: mtu_request=$2: Interface mtu is $(vsctl get interface "$1" mtu)"
+    [[ $(dev_mtu "$1") == "$2" ]] ||
+        fail "$1: mtu_request=$2: device MTU is $(dev_mtu "$1")"
+}
+
+# set_host_mtu N MTU: the MTU of namespace N's veth end.
+set_host_mtu() {
+    nsx "$1" ip link set "$(topo_ns_if "$1")" mtu "$2" ||
+        fail "cannot set MTU $2 on $(topo_ns_if "$1")"
+}
+
 # iface_stat IFNAME KEY: one key of the interface's statistics column.
 iface_stat() {
     vsctl get interface "$1" "statistics:$2"
