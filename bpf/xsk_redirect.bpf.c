@@ -56,6 +56,9 @@
 const volatile __u8 cfg_fast_path = 0;
 const volatile __u8 cfg_rx_hash = 0;
 const volatile __u8 cfg_carrier = AFXDP_XDP_CARRIER_NONE;
+/* The program is loaded as xdp.frags (kernel 5.18+); without, the loader
+ * clears BPF_F_XDP_HAS_FRAGS and no frame is ever chained here. */
+const volatile __u8 cfg_frags = 1;
 
 /* Written by user space through the global data's memory mapping. */
 struct afxdp_mask_table mask_table;
@@ -244,7 +247,8 @@ int xsk_redirect(struct xdp_md *ctx)
     }
     /* A chained frame: no hash, no lookup, and metadata that says so
      * (see the note at the top). */
-    if (bpf_xdp_get_buff_len(ctx) > (__u64)(ctx->data_end - ctx->data)) {
+    if (cfg_frags &&
+        bpf_xdp_get_buff_len(ctx) > (__u64)(ctx->data_end - ctx->data)) {
         if (cfg_fast_path) {
             AFXDP_COUNT(to_ovs_multi_buffer);
         }

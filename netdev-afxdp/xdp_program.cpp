@@ -376,6 +376,12 @@ Result<void> size_maps(xsk_redirect *skel, int ifindex,
     skel->rodata->cfg_fast_path = options.fast_path;
     skel->rodata->cfg_rx_hash = options.rx_hash;
     skel->rodata->cfg_carrier = static_cast<__u8>(options.carrier);
+    skel->rodata->cfg_frags = options.frags;
+    if (!options.frags) {
+        bpf_program *prog = skel->progs.xsk_redirect;
+        bpf_program__set_flags(prog, bpf_program__flags(prog) &
+                                         ~static_cast<__u32>(BPF_F_XDP_HAS_FRAGS));
+    }
     return {};
 }
 

@@ -38,6 +38,10 @@ struct XdpProgramOptions {
     // How the hash and mark reach user space (bpf/xdp_meta.h); NONE unless
     // fast_path or rx_hash.
     afxdp_xdp_carrier carrier = AFXDP_XDP_CARRIER_NONE;
+    // Loaded as an xdp.frags program (BPF_F_XDP_HAS_FRAGS, kernel 5.18+),
+    // so that the driver hands over frames in several buffers; without,
+    // the program loads on older kernels and no frame is larger than one.
+    bool frags = true;
 };
 
 // The fast path's maps and global data, owned by the program: valid while
