@@ -10,7 +10,7 @@
 #include "netdev-afxdp/kernel_features.h"
 #include "netdev-afxdp/log.h"
 #include "netdev-afxdp/log_hooks.h"
-#include "netdev-afxdp/offload/xdp_features.h"
+#include "netdev-afxdp/xdp_features.h"
 #include "netdev-afxdp/params.h"
 #include "netdev-afxdp/umem_registry.h"
 #include "umem/page_mapping.h"
@@ -283,12 +283,12 @@ void Port::check_multi_buffer(const Attempt &a, const afxdp_port_config &config)
     if (!multi_buffer_ || a.attach != XdpAttachMode::kNative) {
         return;
     }
-    auto features = offload::XdpFeatures::open();
+    auto features = XdpFeatures::open();
     if (!features) {
         return;  // No netdev family (kernel < 6.3): the bind will tell.
     }
     auto bits = features.value().query(ifindex_);
-    if (bits && !(bits.value() & offload::kXdpActRxSg)) {
+    if (bits && !(bits.value() & kXdpActRxSg)) {
         multi_buffer_ = false;
         mtu_note_ = "the driver lacks multi-buffer XDP (no rx-sg in its "
                     "xdp-features) in native mode";

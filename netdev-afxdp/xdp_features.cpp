@@ -2,7 +2,7 @@
  * XdpFeatures implementation: plain netlink, the few messages it needs
  * built by hand (no libnl, no libynl on Debian 12).
  */
-#include "netdev-afxdp/offload/xdp_features.h"
+#include "netdev-afxdp/xdp_features.h"
 
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace afxdp::offload {
+namespace afxdp::netdev {
 
 namespace {
 
@@ -314,4 +314,4 @@ Result<void> XdpFeatures::drain(const std::function<void(int, uint64_t)> &fn)
     }
 }
 
-}  // namespace afxdp::offload
+}  // namespace afxdp::netdev
