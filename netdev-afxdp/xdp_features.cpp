@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "netdev-afxdp/kernel_features.h"
+
 namespace afxdp::netdev {
 
 namespace {
@@ -221,6 +223,12 @@ XdpFeatures::~XdpFeatures()
 
 Result<XdpFeatures> XdpFeatures::open()
 {
+    // The test switch: every user (ports, the fast path) then takes its
+    // fallback for a kernel without the family.
+    if (kernel_feature_disabled_by_test(KernelFeature::kXdpFeaturesNetlink)) {
+        return Error{ENOENT, "the \"netdev\" netlink family is disabled by "
+                             "AFXDP_DISABLE_FEATURES"};
+    }
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
     if (fd < 0) {
         int err = errno;

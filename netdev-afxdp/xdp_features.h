@@ -37,7 +37,8 @@ inline constexpr uint64_t kXdpActRxSg = 1u << 5;     // NETDEV_XDP_ACT_RX_SG
 // A netlink socket of the netdev family, in this process's namespace.
 class XdpFeatures {
 public:
-    // ENOENT when the kernel has no netdev family.
+    // ENOENT when the kernel has no netdev family, or when
+    // AFXDP_DISABLE_FEATURES names xdp-features-netlink.
     static Result<XdpFeatures> open();
 
     XdpFeatures(XdpFeatures &&) noexcept;
