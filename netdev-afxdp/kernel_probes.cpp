@@ -126,7 +126,9 @@ constexpr bpf_insn exit_insn()
 // The two halves of "r<dst> = map fd" (BPF_LD_MAP_FD).
 constexpr bpf_insn ld_map_fd(__u8 dst, int fd)
 {
-    return {BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, fd};
+    // BPF_LD | BPF_DW | BPF_IMM, BPF_IMM being 0 (clang-tidy sees a
+    // redundant operand in the spelled-out form).
+    return {BPF_LD | BPF_DW, dst, BPF_PSEUDO_MAP_FD, 0, fd};
 }
 constexpr bpf_insn ld_imm64_upper()
 {

@@ -214,7 +214,7 @@ TEST(KernelFeaturesRoot, AdjustMetaProbeMatchesAProgramWritingMetadata)
         {BPF_LDX | BPF_MEM | BPF_W, 2, 6, offsetof(xdp_md, data_meta), 0},
         {BPF_LDX | BPF_MEM | BPF_W, 3, 6, offsetof(xdp_md, data), 0},
         {BPF_ALU64 | BPF_MOV | BPF_X, 4, 2, 0, 0},
-        {BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, 8},
+        {BPF_ALU64 | BPF_ADD, 4, 0, 0, 8},        // | BPF_K, which is 0.
         {BPF_JMP | BPF_JGT | BPF_X, 4, 3, 2, 0},  // meta + 8 > data: pass.
         {BPF_ST | BPF_MEM | BPF_W, 2, 0, 0, 0x5a5a},
         {BPF_ST | BPF_MEM | BPF_W, 2, 0, 4, 0x5a5a},

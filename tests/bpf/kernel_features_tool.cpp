@@ -13,7 +13,7 @@ int main()
     char *summary = afxdp_kernel_features_summary();
     char *show = afxdp_kernel_features_show();
     if (!summary || !show) {
-        std::fputs("afxdp-kernel-features: out of memory\n", stderr);
+        (void)std::fputs("afxdp-kernel-features: out of memory\n", stderr);
         return 1;
     }
     std::printf("%s\n%s", summary, show);
