@@ -31,8 +31,8 @@ struct Description {
 
 constexpr Description kDescriptions[kKernelFeatureCount] = {
     {"xdp-adjust-meta",
-     "the XDP program hands over no metadata (it flags it unsupported): no "
-     "rx hash from XDP, partially offloaded flows reach OVS unmarked"},
+     "the fast path's mark and hash travel in a 16-byte header prepended "
+     "to the frame (fast-path-carrier frame-header), MTU 16 bytes lower"},
     {"live-frames",
      "not used by the provider; perf/afxdp-pktgen cannot generate frames "
      "in the kernel"},

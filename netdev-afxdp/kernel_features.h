@@ -70,17 +70,17 @@ const FeatureProbe &kernel_feature(KernelFeature f);
 // True if AFXDP_DISABLE_FEATURES names 'f'.
 bool kernel_feature_disabled_by_test(KernelFeature f);
 
-// True if AFXDP_DISABLE_FEATURES names 'name', also for a fallback that is
-// not a kernel feature's: "xdp-fast-path" makes a port take the path of a
-// fast-path program the kernel refused.
-bool disabled_by_test(const std::string &name);
-
 // The parsing behind it: whether 'list' (comma-separated, blanks around
 // names ignored; NULL: empty) names 'f'; and the names in it that name no
 // feature nor other switch (a typo would otherwise silently test
 // nothing).
 bool feature_list_names(const char *list, KernelFeature f);
 std::vector<std::string> unknown_feature_names(const char *list);
+
+// True if AFXDP_DISABLE_FEATURES names 'name', also for a fallback that is
+// not a kernel feature's: "xdp-fast-path" makes a port take the path of a
+// fast-path program the kernel refused.
+bool disabled_by_test(const std::string &name);
 
 // ---- Per port ------------------------------------------------------------
 

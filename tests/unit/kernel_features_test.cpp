@@ -44,6 +44,8 @@ TEST(KernelFeatureList, UnknownNamesAreReported)
     EXPECT_EQ(unknown[0], "mulit-buffer");
     EXPECT_EQ(unknown[1], "x");
     EXPECT_TRUE(unknown_feature_names(nullptr).empty());
+    // The fast path's switch is no kernel feature, but no typo either.
+    EXPECT_TRUE(unknown_feature_names("xdp-fast-path").empty());
 }
 
 TEST(KernelFeatureList, EveryFeatureHasADistinctNameAndAFallback)
@@ -67,6 +69,8 @@ TEST(KernelFeatureSwitch, DisabledFeatureAnswersNoWithTheReason)
     ASSERT_EQ(setenv("AFXDP_DISABLE_FEATURES", "xdp-link,busy-poll", 1), 0);
     EXPECT_TRUE(kernel_feature_disabled_by_test(KF::kBusyPoll));
     EXPECT_FALSE(kernel_feature_disabled_by_test(KF::kNeedWakeup));
+    EXPECT_TRUE(disabled_by_test("xdp-link"));
+    EXPECT_FALSE(disabled_by_test("xdp-fast-path"));
     const FeatureProbe &p = kernel_feature(KF::kBusyPoll);
     EXPECT_FALSE(p.available);
     EXPECT_EQ(p.detail, "disabled by AFXDP_DISABLE_FEATURES");
