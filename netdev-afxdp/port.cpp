@@ -266,13 +266,12 @@ Result<XdpProgram> Port::attach_program(const Attempt &a,
     if (!options.fast_path && !options.rx_hash) {
         return XdpProgram::attach(ifindex_, ifname_, a.attach, options);
     }
-    auto prog =
-        disabled_by_test("xdp-fast-path")
-            ? Result<XdpProgram>(Error{EOPNOTSUPP,
-                                       ifname_ + ": loading the fast-path "
-                                                 "program: disabled by "
-                                                 "AFXDP_DISABLE_FEATURES"})
-            : XdpProgram::attach(ifindex_, ifname_, a.attach, options);
+    auto prog = disabled_by_test("xdp-fast-path")
+                    ? Result<XdpProgram>(
+                          Error{EOPNOTSUPP, ifname_ + ": loading the fast-path "
+                                                      "program: disabled by "
+                                                      "AFXDP_DISABLE_FEATURES"})
+                    : XdpProgram::attach(ifindex_, ifname_, a.attach, options);
     if (prog) {
         return prog;
     }
@@ -418,8 +417,8 @@ Result<void> Port::open_first_working(const std::vector<Attempt> &attempts,
                 ifname_.c_str(), afxdp_xdp_mode_to_string(a.mode),
                 config.n_queues, config.use_need_wakeup ? ", need_wakeup" : "",
                 umem_->id(), umem_->shareable() ? "shared" : "private");
-            if (!multi_buffer_ && program_->options().carrier ==
-                                      AFXDP_XDP_CARRIER_HEAD) {
+            if (!multi_buffer_ &&
+                program_->options().carrier == AFXDP_XDP_CARRIER_HEAD) {
                 mtu_note_ += "; 16 bytes less for the fast path's metadata "
                              "header";
             }
