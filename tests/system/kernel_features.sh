@@ -29,6 +29,7 @@ info_line() {
     grep -E '\|INFO\|kernel [^ ]+: xdp-adjust-meta ' "$OVS_VSWITCHD_LOG" |
         tail -n 1 | sed 's/^.*|INFO|//'
 }
+has_info_line() { [[ -n $(info_line) ]]; }
 # afxdp/show's kernel section, from "kernel:" to the end.
 show_kernel() { appctl afxdp/show | sed -n '/^kernel: /,$p'; }
 # One feature's line of the kernel section.
@@ -40,7 +41,7 @@ check_against_core() {
     summary=$(head -n 1 <<<"$probes")
     [[ $summary == "kernel $(uname -r): xdp-adjust-meta "* ]] ||
         fail "the core's summary: $summary"
-    wait_until 10 eval '[[ -n $(info_line) ]]' ||
+    wait_until 10 has_info_line ||
         fail "no INFO line of the kernel's features in the log"
     [[ $(info_line) == "$summary" ]] ||
         fail "INFO line '$(info_line)', the core's probes say '$summary'"
@@ -119,16 +120,20 @@ wait_until 10 mtu_refused || fail "$P0: mtu_request=9000 not refused"
 vsctl clear interface "$P0" mtu_request
 check_ping 0 "$IP4_1" -s 1472 -M "do"
 
+config_error() { iface_status "$P0" afxdp-config-error 2>/dev/null || true; }
+busy_poll_refused() {
+    [[ $(config_error) == *"busy-poll-budget"*"disabled by AFXDP_DISABLE_FEATURES"* ]]
+}
+no_config_error() { [[ -z $(config_error) ]]; }
 vsctl set interface "$P0" options:busy-poll-budget=64
-wait_until 10 eval \
-    '[[ $(iface_status "$P0" afxdp-config-error 2>/dev/null) == *"busy-poll-budget"*"disabled by AFXDP_DISABLE_FEATURES"* ]]' ||
-    fail "busy-poll-budget not refused: '$(iface_status "$P0" afxdp-config-error 2>&1)'"
+wait_until 10 busy_poll_refused ||
+    fail "busy-poll-budget not refused: '$(config_error)'"
 [[ -z $(iface_status "$P0" busy-poll 2>/dev/null || true) ]] ||
     fail "$P0 busy polls: $(iface_status "$P0" busy-poll)"
 log "busy-poll-budget refused: $(iface_status "$P0" afxdp-config-error)"
 check_ping_all
 vsctl remove interface "$P0" options busy-poll-budget
-wait_until 10 eval '[[ -z $(iface_status "$P0" afxdp-config-error 2>/dev/null || true) ]]' ||
+wait_until 10 no_config_error ||
     fail "afxdp-config-error stays after the budget is removed"
 check_ping_all
 sys_finish
