@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "fixtures.h"
+#include "netdev-afxdp/afxdp.h"
 #include "netdev-afxdp/kernel_features.h"
 #include "netdev-afxdp/xdp_features.h"
 #include "netdev-afxdp/xsk_socket.h"
@@ -51,6 +52,22 @@ TEST(KernelFeaturesRoot, EveryProbeAnswersAndSaysWhyNot)
             EXPECT_NE(p.detail, kDisabled) << "AFXDP_DISABLE_FEATURES is set";
         }
     }
+}
+
+// The C ABI's table is the core's, entry for entry, and ends with ENOENT.
+TEST(KernelFeaturesRoot, CApiTableIsTheCoresTable)
+{
+    size_t i = 0;
+    afxdp_kernel_feature out = {};
+    for (; afxdp_kernel_feature_get(i, &out) == 0; i++) {
+        auto f = static_cast<KF>(i);
+        EXPECT_STREQ(out.name, kernel_feature_name(f));
+        EXPECT_EQ(out.available, kernel_feature(f).available);
+        EXPECT_EQ(out.detail, kernel_feature(f).detail);
+        EXPECT_STREQ(out.fallback, kernel_feature_fallback(f));
+    }
+    EXPECT_EQ(i, kKernelFeatureCount);
+    EXPECT_EQ(afxdp_kernel_feature_get(i, &out), ENOENT);
 }
 
 // The table is probed once per process, and this one may have probed
