@@ -211,7 +211,7 @@ FeatureProbe probe_xdp_helper(__s32 id, __s32 arg2)
     if (fd.ok()) {
         return {true, ""};
     }
-    return {false, "the verifier refuses it: " + l.why};
+    return {false, "a program calling it does not load: " + l.why};
 }
 
 FeatureProbe probe_live_frames()
