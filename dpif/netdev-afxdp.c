@@ -394,9 +394,17 @@ netdev_afxdp_init(void)
 
     /* Called once per class ("afxdp" and "afxdp-nonpmd"). */
     if (ovsthread_once_start(&once)) {
+        char *kernel;
+
         afxdp_set_log_handler(afxdp_log);
         unixctl_command_register("afxdp/show", "[PORT]", 0, 1,
                                  afxdp_unixctl_show, NULL);
+        /* What the kernel has, probed now, once (the core's text). */
+        kernel = afxdp_kernel_features_summary();
+        if (kernel) {
+            VLOG_INFO("%s", kernel);
+            free(kernel);
+        }
         ovsthread_once_done(&once);
     }
     return 0;
@@ -1104,7 +1112,9 @@ netdev_afxdp_get_custom_stats(const struct netdev *netdev,
  *
  * One block per afxdp port; docs/OPTIONS.md shows and explains it.  The
  * numbers come from the core (afxdp_port_get_info(), the queues'
- * statistics, the fast path's counters); this only prints them. */
+ * statistics, the fast path's counters); this only prints them.  Without
+ * a PORT, a "kernel:" section follows (docs/KERNELS.md), text the core
+ * builds. */
 
 static void
 afxdp_show_poller(struct ds *out, int poller)
@@ -1320,6 +1330,15 @@ afxdp_unixctl_show(struct unixctl_conn *conn, int argc, const char *argv[],
             }
         }
         free(sorted);
+        if (argc < 2) {
+            /* The kernel's features, after the ports (the core's text). */
+            char *kernel = afxdp_kernel_features_show();
+
+            if (kernel) {
+                ds_put_cstr(&out, kernel);
+                free(kernel);
+            }
+        }
         unixctl_command_reply(conn, ds_cstr(&out));
     }
     SHASH_FOR_EACH (node, &netdevs) {

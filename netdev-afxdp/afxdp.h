@@ -45,6 +45,33 @@ typedef void afxdp_log_fn(enum afxdp_log_level, const char *message);
  * handler, messages go to stderr.  Call once, before opening ports. */
 void afxdp_set_log_handler(afxdp_log_fn *fn);
 
+/* ---- Kernel features -------------------------------------------------- */
+
+/* What the running kernel has that the provider uses, each probed once,
+ * the first time it is asked for (netdev-afxdp/kernel_features.h); the
+ * environment variable AFXDP_DISABLE_FEATURES (comma-separated names)
+ * makes features answer no, for tests of the fallbacks. */
+struct afxdp_kernel_feature {
+    const char *name;     /* "xdp-multi-buffer", as in the variable. */
+    bool available;
+    const char *detail;   /* Why not, or how it was seen; may be "". */
+    const char *fallback; /* What the provider does without it. */
+};
+
+/* Feature 'i' (0, 1, ...).  Returns 0, or ENOENT when there is no feature
+ * 'i'.  The strings stay valid for the life of the process. */
+int afxdp_kernel_feature_get(size_t i, struct afxdp_kernel_feature *);
+
+/* One line for the log: "kernel RELEASE: NAME yes|no, ...".  malloc()ed;
+ * NULL only when out of memory. */
+char *afxdp_kernel_features_summary(void);
+
+/* afxdp/show's "kernel:" section, lines ending in newlines: each feature
+ * yes or no, for no why and what is done instead, and what each port saw
+ * of the features that also depend on its driver.  malloc()ed; NULL only
+ * when out of memory. */
+char *afxdp_kernel_features_show(void);
+
 /* ---- XDP modes -------------------------------------------------------- */
 
 enum afxdp_xdp_mode {

@@ -9,6 +9,7 @@
 #include "netdev-afxdp/afxdp.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -16,6 +17,7 @@
 
 #include "netdev-afxdp/device.h"
 #include "netdev-afxdp/device_report.h"
+#include "netdev-afxdp/kernel_features.h"
 #include "netdev-afxdp/log.h"
 #include "netdev-afxdp/open_retry.h"
 #include "netdev-afxdp/options.h"
@@ -71,6 +73,55 @@ constexpr ModeName kModeNames[] = {
 
 extern "C" {
 
+int afxdp_kernel_feature_get(size_t i, struct afxdp_kernel_feature *out)
+{
+    using afxdp::netdev::KernelFeature;
+    if (i >= afxdp::netdev::kKernelFeatureCount) {
+        return ENOENT;
+    }
+    try {
+        auto f = static_cast<KernelFeature>(i);
+        const auto &probe = afxdp::netdev::kernel_feature(f);
+        out->name = afxdp::netdev::kernel_feature_name(f);
+        out->available = probe.available;
+        out->detail = probe.detail.c_str();
+        out->fallback = afxdp::netdev::kernel_feature_fallback(f);
+        return 0;
+    } catch (const std::bad_alloc &) {
+        return ENOMEM;
+    }
+}
+
+char *afxdp_kernel_features_summary(void)
+{
+    try {
+        using namespace afxdp::netdev;
+        const char *disabled = std::getenv("AFXDP_DISABLE_FEATURES");
+        for (const std::string &name : unknown_feature_names(disabled)) {
+            afxdp::log(AFXDP_LOG_WARN,
+                       "AFXDP_DISABLE_FEATURES: no kernel feature is "
+                       "called \"%s\"",
+                       name.c_str());
+        }
+        std::string s =
+            features_summary(kernel_release(), kernel_feature_table());
+        return strdup(s.c_str());
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+
+char *afxdp_kernel_features_show(void)
+{
+    try {
+        using namespace afxdp::netdev;
+        std::string s = features_show(kernel_release(), kernel_feature_table());
+        return strdup(s.c_str());
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+
 const char *afxdp_xdp_mode_to_string(enum afxdp_xdp_mode mode)
 {
     for (const ModeName &m : kModeNames) {
@@ -118,7 +169,14 @@ int afxdp_port_options_update(struct afxdp_port_options *options,
         if (queues) {
             current = queues.value().current;
         }
-        auto outcome = o->update(*strings, current);
+        // Only a budget asks for busy polling: probe the kernel then.
+        std::string no_busy_poll;
+        if (strings->busy_poll_budget) {
+            const auto &bp = afxdp::netdev::kernel_feature(
+                afxdp::netdev::KernelFeature::kBusyPoll);
+            no_busy_poll = bp.available ? "" : bp.detail;
+        }
+        auto outcome = o->update(*strings, current, no_busy_poll);
         *changed = outcome.changed;
         if (!outcome.log.empty()) {
             afxdp::log(AFXDP_LOG_ERR, "%s", outcome.log.c_str());

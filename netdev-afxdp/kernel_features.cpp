@@ -1,115 +1,104 @@
 /*
- * KernelFeatures implementation: one probe function per feature, each run
- * once, the first time anyone asks (see kernel_features.h).
+ * KernelFeatures implementation: the table of probe results (each probe
+ * run once, the first time anyone asks; kernel_probes.cpp has the probes),
+ * the test switch, the ports' observations and the text of the INFO line
+ * and of afxdp/show's kernel section (see kernel_features.h).
  *
- * Helper probes load a program that calls the helper and nothing else.
- * libbpf's libbpf_probe_bpf_helper() is not used: it decides "missing" by
- * matching the verifier's wording ("invalid func", "unknown func"), and a
- * kernel that refuses a helper with other words ("program of this type
- * cannot use helper bpf_xdp_adjust_meta#54", seen on a 6.18 cloud build)
- * would be reported as having it.  A load that fails is a no here,
- * whatever the words, with the verifier's last line as the reason.
+ * The fallback texts say what this provider does without a feature, in
+ * the words docs/KERNELS.md uses; where it has no fallback (the XDP
+ * program needs the feature to load or attach) they say so.
  */
 #include "netdev-afxdp/kernel_features.h"
 
+#include <sys/utsname.h>
+
 #include <array>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
+#include <map>
 #include <mutex>
 #include <sstream>
 
-#include <linux/bpf.h>
-#include <unistd.h>
-
-#include <bpf/bpf.h>
+#include "netdev-afxdp/kernel_probes.h"
 
 namespace afxdp::netdev {
 
 namespace {
 
-constexpr const char *kNames[kKernelFeatureCount] = {
-    "xdp-adjust-meta",
+struct Description {
+    const char *name;
+    const char *fallback;
 };
 
-// ---- BPF instructions (the kernel's filter.h macros are not uapi) ------
+constexpr Description kDescriptions[kKernelFeatureCount] = {
+    {"xdp-adjust-meta",
+     "the fast path's mark and hash travel in a 16-byte header prepended "
+     "to the frame (fast-path-carrier frame-header), MTU 16 bytes lower"},
+    {"live-frames",
+     "not used by the provider; perf/afxdp-pktgen cannot generate frames "
+     "in the kernel"},
+    {"xdp-multi-buffer",
+     "sockets bound without XDP_USE_SG: one chunk per frame, MTU at most "
+     "3694"},
+    {"shared-umem",
+     "each socket registers the UMEM area itself (a kernel UMEM per "
+     "socket); frames still cross ports by address"},
+    {"xdp-features-netlink",
+     "the driver's rx-sg is not read before binding (the bind decides); the "
+     "fast path does not redirect between ports in native mode"},
+    {"devmap",
+     "none: the XDP program declares a DEVMAP and does not load, ports do "
+     "not open"},
+    {"devmap-broadcast",
+     "not used: the fast path outputs to one port per flow, floods stay in "
+     "OVS"},
+    {"xdp-link",
+     "none: the XDP program is attached only through a bpf_link (detached "
+     "by the kernel when ovs-vswitchd dies), ports do not open"},
+    {"need-wakeup",
+     "sockets bound without XDP_USE_NEED_WAKEUP: every transmit kicks the "
+     "kernel, receive never waits to be woken"},
+    {"busy-poll",
+     "busy-poll-budget is refused (status afxdp-config-error says why), "
+     "queues are polled without busy polling"},
+    {"xdp-frags-program",
+     "the XDP program loads without BPF_F_XDP_HAS_FRAGS: one buffer per "
+     "frame, max-mtu 3694"},
+};
 
-constexpr bpf_insn mov64_reg(__u8 dst, __u8 src)
-{
-    return {BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0};
-}
-constexpr bpf_insn mov64_imm(__u8 dst, __s32 imm)
-{
-    return {BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm};
-}
-constexpr bpf_insn call_helper(__s32 id)
-{
-    return {BPF_JMP | BPF_CALL, 0, 0, 0, id};
-}
-constexpr bpf_insn exit_insn()
-{
-    return {BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
-}
+constexpr const char *kDisabledReason = "disabled by AFXDP_DISABLE_FEATURES";
 
-// The verifier's line that says why: the last one before its statistics
-// ("processed N insns ...").
-std::string verifier_reason(const char *log)
+// Names AFXDP_DISABLE_FEATURES takes that are no kernel feature's: the
+// fallbacks they force are taken where the feature is used (see
+// disabled_by_test()).
+constexpr const char *kOtherSwitches[] = {"xdp-fast-path"};
+
+// Calls fn(name) for each comma-separated name in 'list', trimmed.
+template <typename Fn>
+void for_each_name(const char *list, Fn fn)
 {
-    std::istringstream lines(log);
-    std::string line, reason;
-    while (std::getline(lines, line)) {
-        if (!line.empty() && line.rfind("processed ", 0) != 0) {
-            reason = line;
+    if (!list) {
+        return;
+    }
+    std::istringstream names(list);
+    std::string name;
+    while (std::getline(names, name, ',')) {
+        size_t b = name.find_first_not_of(" \t");
+        size_t e = name.find_last_not_of(" \t");
+        if (b != std::string::npos) {
+            fn(name.substr(b, e - b + 1));
         }
     }
-    return reason;
 }
 
-// Loads an XDP program that calls helper 'id' with the context and
-// 'arg2', then passes the frame.
-FeatureProbe probe_xdp_helper(__s32 id, __s32 arg2)
-{
-    const std::array<bpf_insn, 4> insns = {
-        mov64_imm(2, arg2),  // r1 is already the context.
-        call_helper(id),
-        mov64_imm(0, XDP_PASS),
-        exit_insn(),
-    };
-    static char log[4096];  // Probes run under the table's mutex.
-    log[0] = '\0';
-    LIBBPF_OPTS(bpf_prog_load_opts, opts);
-    opts.log_level = 1;
-    opts.log_size = sizeof log;
-    opts.log_buf = log;
-    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "afxdp_probe", "GPL",
-                           insns.data(), insns.size(), &opts);
-    if (fd >= 0) {
-        close(fd);
-        return {true, ""};
-    }
-    std::string why = verifier_reason(log);
-    if (why.empty()) {
-        why = std::strerror(errno);
-    }
-    return {false, "the verifier refuses it: " + why};
-}
-
-FeatureProbe probe(KernelFeature f)
-{
-    switch (f) {
-    case KernelFeature::kXdpAdjustMeta:
-        return probe_xdp_helper(BPF_FUNC_xdp_adjust_meta, -4);
-    case KernelFeature::kCount: break;
-    }
-    return {false, "unknown feature"};
-}
-
-// ---- The table ---------------------------------------------------------
+// ---- The table -----------------------------------------------------------
 
 struct Table {
     std::mutex mutex;
     std::array<bool, kKernelFeatureCount> probed{};
     std::array<FeatureProbe, kKernelFeatureCount> results;
+    // Per feature: port name -> what it saw.
+    std::array<std::map<std::string, PortObservation>, kKernelFeatureCount>
+        ports;
 };
 
 Table &table()
@@ -123,23 +112,49 @@ Table &table()
 const char *kernel_feature_name(KernelFeature f) noexcept
 {
     size_t i = static_cast<size_t>(f);
-    return i < kKernelFeatureCount ? kNames[i] : "unknown";
+    return i < kKernelFeatureCount ? kDescriptions[i].name : "unknown";
+}
+
+const char *kernel_feature_fallback(KernelFeature f) noexcept
+{
+    size_t i = static_cast<size_t>(f);
+    return i < kKernelFeatureCount ? kDescriptions[i].fallback : "";
+}
+
+bool feature_list_names(const char *list, KernelFeature f)
+{
+    bool named = false;
+    for_each_name(list, [&](const std::string &name) {
+        named = named || name == kernel_feature_name(f);
+    });
+    return named;
+}
+
+std::vector<std::string> unknown_feature_names(const char *list)
+{
+    std::vector<std::string> unknown;
+    for_each_name(list, [&](const std::string &name) {
+        bool known = false;
+        for (const Description &d : kDescriptions) {
+            known = known || name == d.name;
+        }
+        for (const char *other : kOtherSwitches) {
+            known = known || name == other;
+        }
+        if (!known) {
+            unknown.push_back(name);
+        }
+    });
+    return unknown;
 }
 
 bool disabled_by_test(const std::string &name)
 {
-    const char *env = std::getenv("AFXDP_DISABLE_FEATURES");
-    if (!env) {
-        return false;
-    }
-    std::istringstream list(env);
-    std::string item;
-    while (std::getline(list, item, ',')) {
-        if (item == name) {
-            return true;
-        }
-    }
-    return false;
+    bool named = false;
+    for_each_name(
+        std::getenv("AFXDP_DISABLE_FEATURES"),
+        [&](const std::string &item) { named = named || item == name; });
+    return named;
 }
 
 bool kernel_feature_disabled_by_test(KernelFeature f)
@@ -153,13 +168,107 @@ const FeatureProbe &kernel_feature(KernelFeature f)
     size_t i = static_cast<size_t>(f);
     std::lock_guard<std::mutex> guard(t.mutex);
     if (!t.probed[i]) {
-        t.results[i] =
-            kernel_feature_disabled_by_test(f)
-                ? FeatureProbe{false, "disabled by AFXDP_DISABLE_FEATURES"}
-                : probe(f);
+        t.results[i] = kernel_feature_disabled_by_test(f)
+                           ? FeatureProbe{false, kDisabledReason}
+                           : probe_kernel_feature(f);
         t.probed[i] = true;
     }
     return t.results[i];
+}
+
+// ---- Per port ------------------------------------------------------------
+
+void record_port_feature(KernelFeature f, const std::string &port, bool ok,
+                         std::string detail)
+{
+    Table &t = table();
+    std::lock_guard<std::mutex> guard(t.mutex);
+    t.ports[static_cast<size_t>(f)][port] =
+        PortObservation{port, ok, std::move(detail)};
+}
+
+void forget_port_features(const std::string &port)
+{
+    Table &t = table();
+    std::lock_guard<std::mutex> guard(t.mutex);
+    for (auto &ports : t.ports) {
+        ports.erase(port);
+    }
+}
+
+std::vector<PortObservation> port_features(KernelFeature f)
+{
+    Table &t = table();
+    std::lock_guard<std::mutex> guard(t.mutex);
+    std::vector<PortObservation> out;
+    for (const auto &[name, seen] : t.ports[static_cast<size_t>(f)]) {
+        out.push_back(seen);
+    }
+    return out;
+}
+
+// ---- Text ----------------------------------------------------------------
+
+std::vector<FeatureRow> kernel_feature_table()
+{
+    std::vector<FeatureRow> rows;
+    for (size_t i = 0; i < kKernelFeatureCount; i++) {
+        auto f = static_cast<KernelFeature>(i);
+        rows.push_back(FeatureRow{f, kernel_feature(f), port_features(f)});
+    }
+    return rows;
+}
+
+std::string kernel_release()
+{
+    struct utsname u;
+    return uname(&u) == 0 ? std::string(u.release) : std::string("unknown");
+}
+
+std::string features_summary(const std::string &release,
+                             const std::vector<FeatureRow> &rows)
+{
+    std::string s = "kernel " + release + ":";
+    const char *sep = " ";
+    for (const FeatureRow &r : rows) {
+        s += sep;
+        s += kernel_feature_name(r.feature);
+        s += r.probe.available ? " yes" : " no";
+        sep = ", ";
+    }
+    return s;
+}
+
+namespace {
+
+// "yes", or "no (WHY); instead: FALLBACK".
+std::string verdict(KernelFeature f, bool ok, const std::string &why)
+{
+    if (ok) {
+        return "yes";
+    }
+    std::string s = "no";
+    if (!why.empty()) {
+        s += " (" + why + ")";
+    }
+    return s + "; instead: " + kernel_feature_fallback(f);
+}
+
+}  // namespace
+
+std::string features_show(const std::string &release,
+                          const std::vector<FeatureRow> &rows)
+{
+    std::string s = "kernel: " + release + "\n";
+    for (const FeatureRow &r : rows) {
+        s += "  " + std::string(kernel_feature_name(r.feature)) + ": " +
+             verdict(r.feature, r.probe.available, r.probe.detail) + "\n";
+        for (const PortObservation &p : r.ports) {
+            s += "    port " + p.port + ": " +
+                 verdict(r.feature, p.ok, p.detail) + "\n";
+        }
+    }
+    return s;
 }
 
 }  // namespace afxdp::netdev

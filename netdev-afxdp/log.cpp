@@ -30,6 +30,15 @@ namespace {
 
 std::atomic<afxdp_log_fn *> log_handler{nullptr};
 
+// QuietLibraryLog's depth on this thread.
+thread_local int quiet_depth = 0;
+
+// A library's level, or DBG while a probe runs on this thread.
+afxdp_log_level library_level(afxdp_log_level level)
+{
+    return quiet_depth > 0 ? AFXDP_LOG_DBG : level;
+}
+
 const char *level_name(afxdp_log_level level)
 {
     switch (level) {
@@ -72,7 +81,7 @@ int print_libbpf(enum libbpf_print_level level, const char *format,
     afxdp_log_level our = level == LIBBPF_WARN   ? AFXDP_LOG_WARN
                           : level == LIBBPF_INFO ? AFXDP_LOG_INFO
                                                  : AFXDP_LOG_DBG;
-    vlog(our, format, args);
+    vlog(library_level(our), format, args);
     return 0;
 }
 
@@ -82,7 +91,7 @@ int print_libxdp(enum libxdp_print_level level, const char *format,
     afxdp_log_level our = level == LIBXDP_WARN   ? AFXDP_LOG_WARN
                           : level == LIBXDP_INFO ? AFXDP_LOG_INFO
                                                  : AFXDP_LOG_DBG;
-    vlog(our, format, args);
+    vlog(library_level(our), format, args);
     return 0;
 }
 
@@ -109,6 +118,16 @@ void install_library_log_hooks()
         libxdp_set_print(print_libxdp);
         umem::set_error_hook(print_umem);
     });
+}
+
+QuietLibraryLog::QuietLibraryLog() noexcept
+{
+    quiet_depth++;
+}
+
+QuietLibraryLog::~QuietLibraryLog()
+{
+    quiet_depth--;
 }
 
 }  // namespace afxdp

@@ -188,11 +188,18 @@ PortOptions::PortOptions(std::string ifname)
 }
 
 PortOptions::Outcome PortOptions::update(const afxdp_option_strings &strings,
-                                         std::optional<uint32_t> current_queues)
+                                         std::optional<uint32_t> current_queues,
+                                         const std::string &no_busy_poll)
 {
     auto parsed = parse_options(ifname_, strings, current_queues);
     if (!parsed) {
         return keep(parsed.error().message);
+    }
+    if (parsed.value().busy_poll_budget && !no_busy_poll.empty()) {
+        return keep(ifname_ + ": 'busy-poll-budget' (" +
+                    std::to_string(parsed.value().busy_poll_budget) +
+                    ") refused: the kernel cannot busy poll sockets (" +
+                    no_busy_poll + ").");
     }
     const bool changed = !same_options(parsed.value(), requested_);
     requested_ = parsed.value();

@@ -61,8 +61,12 @@ public:
         std::string log;     // One error line to log now, or empty.
         std::string reason;  // Why the options were not taken, or empty.
     };
+    // 'no_busy_poll': why the kernel cannot busy poll, or empty when it
+    // can (KernelFeature::kBusyPoll): then a busy-poll-budget is refused
+    // like any invalid option, with that reason.
     Outcome update(const afxdp_option_strings &strings,
-                   std::optional<uint32_t> current_queues);
+                   std::optional<uint32_t> current_queues,
+                   const std::string &no_busy_poll = {});
 
     const std::string &ifname() const noexcept { return ifname_; }
     // The last valid options (defaults before any).

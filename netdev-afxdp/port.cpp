@@ -10,9 +10,9 @@
 #include "netdev-afxdp/kernel_features.h"
 #include "netdev-afxdp/log.h"
 #include "netdev-afxdp/log_hooks.h"
-#include "netdev-afxdp/offload/xdp_features.h"
 #include "netdev-afxdp/params.h"
 #include "netdev-afxdp/umem_registry.h"
+#include "netdev-afxdp/xdp_features.h"
 #include "umem/page_mapping.h"
 
 namespace afxdp::netdev {
@@ -24,6 +24,7 @@ Port::Port(std::string ifname, int ifindex)
 
 Port::~Port()
 {
+    forget_port_features(ifname_);
     release_queues();
     program_.reset();
     if (umem_) {
@@ -71,27 +72,51 @@ Result<std::unique_ptr<XskSocket>> Port::open_socket_as(
     // Share the kernel UMEM of a socket bound in the same mode, if any
     // will have us; else register the UMEM for this socket.
     Error refused;
-    sc.umem_bind = UmemBind::kShare;
-    for (int fd :
-         umem_->share_fds(a.zero_copy, config.use_need_wakeup, multi_buffer)) {
-        sc.share_fd = fd;
-        auto s = XskSocket::create(sc, umem_->area());
-        if (s) {
-            queue->shares_kernel_umem = true;
-            return s;
-        }
-        refused = s.error();
+    auto s = share_kernel_umem(sc, &refused);
+    if (s) {
+        queue->shares_kernel_umem = true;
+        record_port_feature(KernelFeature::kSharedUmem, ifname_, true);
+        return s;
     }
     sc.umem_bind = UmemBind::kRegister;
     sc.share_fd = -1;
-    auto s = XskSocket::create(sc, umem_->area());
+    s = XskSocket::create(sc, umem_->area());
     if (s && refused.code) {
         umem_note_ = "queue " + std::to_string(q) +
                      ": kernel refused to share the UMEM (" +
                      strerror(refused.code) + "), registered its own";
         log(AFXDP_LOG_INFO, "%s: %s", ifname_.c_str(), umem_note_.c_str());
+        record_port_feature(KernelFeature::kSharedUmem, ifname_, false,
+                            std::string("refused: ") + strerror(refused.code));
     }
     return s;
+}
+
+// A socket sharing the kernel UMEM of one already bound in the same mode
+// (XDP_SHARED_UMEM), or an error: 'refused' the kernel's last refusal, or
+// no code when there was nothing to share or the kernel cannot share
+// (kernel_features.h; then every socket registers the area itself and
+// the UMEM status says why).
+Result<std::unique_ptr<XskSocket>> Port::share_kernel_umem(XskSocketConfig sc,
+                                                           Error *refused)
+{
+    const FeatureProbe &shared = kernel_feature(KernelFeature::kSharedUmem);
+    if (!shared.available) {
+        umem_note_ = "the kernel cannot share a UMEM between sockets (" +
+                     shared.detail + "): each socket registered its own";
+        return Error{};
+    }
+    sc.umem_bind = UmemBind::kShare;
+    for (int fd :
+         umem_->share_fds(sc.zero_copy, sc.use_need_wakeup, sc.multi_buffer)) {
+        sc.share_fd = fd;
+        auto s = XskSocket::create(sc, umem_->area());
+        if (s) {
+            return s;
+        }
+        *refused = s.error();
+    }
+    return Error{};
 }
 
 // A multi-buffer socket (XDP_USE_SG) while the port can have them; a
@@ -105,6 +130,10 @@ Result<std::unique_ptr<XskSocket>> Port::open_socket(
         auto s = open_socket_as(q, a, config, true, queue);
         if (s || (s.error().code != EINVAL && s.error().code != EOPNOTSUPP)) {
             queue->multi_buffer = bool(s);
+            if (s) {
+                record_port_feature(KernelFeature::kXdpMultiBuffer, ifname_,
+                                    true);
+            }
             return s;
         }
         multi_buffer_ = false;
@@ -113,6 +142,8 @@ Result<std::unique_ptr<XskSocket>> Port::open_socket(
                     " mode bind with XDP_USE_SG: " + strerror(s.error().code) +
                     ")";
         // Logged once the port is open: a later attempt may still get it.
+        record_port_feature(KernelFeature::kXdpMultiBuffer, ifname_, false,
+                            mtu_note_);
     }
     return open_socket_as(q, a, config, false, queue);
 }
@@ -162,9 +193,11 @@ Result<void> Port::open_queue(uint32_t q, const Attempt &a,
     }
     queue.socket = std::move(sock).value();
     if (config.busy_poll_budget) {
-        if (auto r = queue.socket->set_busy_poll(config.busy_poll_budget,
-                                                 config.busy_poll_usecs);
-            !r) {
+        auto r = queue.socket->set_busy_poll(config.busy_poll_budget,
+                                             config.busy_poll_usecs);
+        record_port_feature(KernelFeature::kBusyPoll, ifname_, bool(r),
+                            r ? "" : r.error().message);
+        if (!r) {
             return Error{r.error().code, ifname_ + ": " + r.error().message};
         }
     }
@@ -208,6 +241,7 @@ XdpProgramOptions Port::program_options(const afxdp_port_config &config)
     options.fast_path = config.fast_path;
     options.rx_hash = config.rx_hash;
     options.max_flows = kMaxFastPathFlows;
+    options.frags = kernel_feature(KernelFeature::kXdpFragsProgram).available;
     carrier_note_.clear();
     if (options.fast_path || options.rx_hash) {
         const FeatureProbe &meta =
@@ -243,6 +277,7 @@ Result<XdpProgram> Port::attach_program(const Attempt &a,
         return prog;
     }
     XdpProgramOptions plain;
+    plain.frags = options.frags;
     auto fallback = XdpProgram::attach(ifindex_, ifname_, a.attach, plain);
     if (fallback) {
         fast_path_off_ = prog.error().message;
@@ -272,25 +307,46 @@ Result<void> Port::try_attempt(const Attempt &a,
 }
 
 // Whether this attempt can carry frames larger than a chunk, before any
-// socket asks the kernel: in native mode the driver must take multi-buffer
-// XDP frames (NETDEV_XDP_ACT_RX_SG in its xdp-features, which the AF_XDP
-// documentation names as the probe); generic mode always can.
+// socket asks the kernel: the kernel must know XDP_USE_SG (6.6), and in
+// native mode the driver must take multi-buffer XDP frames
+// (NETDEV_XDP_ACT_RX_SG in its xdp-features, which the AF_XDP
+// documentation names as the probe; without the netdev family the bind
+// decides); generic mode always can.
 void Port::check_multi_buffer(const Attempt &a, const afxdp_port_config &config)
 {
     multi_buffer_ = config.multi_buffer;
     mtu_note_ = multi_buffer_ ? "" : "multi-buffer AF_XDP not requested";
-    if (!multi_buffer_ || a.attach != XdpAttachMode::kNative) {
+    if (!multi_buffer_) {
         return;
     }
-    auto features = offload::XdpFeatures::open();
+    const FeatureProbe &sg = kernel_feature(KernelFeature::kXdpMultiBuffer);
+    if (!sg.available) {
+        multi_buffer_ = false;
+        mtu_note_ = "the kernel has no multi-buffer AF_XDP (" + sg.detail + ")";
+        return;
+    }
+    const FeatureProbe &frags = kernel_feature(KernelFeature::kXdpFragsProgram);
+    if (!frags.available) {
+        multi_buffer_ = false;
+        mtu_note_ =
+            "the kernel loads no xdp.frags program (" + frags.detail + ")";
+        return;
+    }
+    if (a.attach != XdpAttachMode::kNative ||
+        !kernel_feature(KernelFeature::kXdpFeaturesNetlink).available) {
+        return;
+    }
+    auto features = XdpFeatures::open();
     if (!features) {
         return;  // No netdev family (kernel < 6.3): the bind will tell.
     }
     auto bits = features.value().query(ifindex_);
-    if (bits && !(bits.value() & offload::kXdpActRxSg)) {
+    if (bits && !(bits.value() & kXdpActRxSg)) {
         multi_buffer_ = false;
         mtu_note_ = "the driver lacks multi-buffer XDP (no rx-sg in its "
                     "xdp-features) in native mode";
+        record_port_feature(KernelFeature::kXdpMultiBuffer, ifname_, false,
+                            mtu_note_);
     }
 }
 
@@ -404,11 +460,32 @@ Result<void> Port::open_first_working(const std::vector<Attempt> &attempts,
     return last;
 }
 
-Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
+// The request as this kernel can have it: without need_wakeup when the
+// kernel lacks XDP_USE_NEED_WAKEUP (5.4); the sockets then kick the kernel
+// on every transmit (xsk_queue.h).  The other fallbacks are taken where
+// their feature is tried (share_kernel_umem, check_multi_buffer) or by the
+// options (busy polling).
+afxdp_port_config Port::kernel_fallbacks(const afxdp_port_config &requested,
+                                         const std::string &ifname)
+{
+    afxdp_port_config config = requested;
+    const FeatureProbe &wakeup = kernel_feature(KernelFeature::kNeedWakeup);
+    if (requested.use_need_wakeup && !wakeup.available) {
+        config.use_need_wakeup = false;
+        log(AFXDP_LOG_INFO,
+            "%s: no need_wakeup (%s): sockets bound without "
+            "XDP_USE_NEED_WAKEUP.",
+            ifname.c_str(), wakeup.detail.c_str());
+    }
+    return config;
+}
+
+Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &requested)
 {
     install_library_log_hooks();
+    std::string ifname = requested.ifname ? requested.ifname : "";
+    const afxdp_port_config config = kernel_fallbacks(requested, ifname);
 
-    std::string ifname = config.ifname ? config.ifname : "";
     auto ifindex = device_ifindex(ifname);
     if (!ifindex) {
         return ifindex.error();
@@ -433,6 +510,11 @@ Result<std::unique_ptr<Port>> Port::open(const afxdp_port_config &config)
 
     if (auto r = port->open_first_working(attempts.value(), config); !r) {
         return r.error();
+    }
+    if (requested.use_need_wakeup) {
+        record_port_feature(KernelFeature::kNeedWakeup, ifname,
+                            config.use_need_wakeup,
+                            kernel_feature(KernelFeature::kNeedWakeup).detail);
     }
     return port;
 }

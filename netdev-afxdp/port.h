@@ -137,6 +137,10 @@ private:
     Result<XdpProgram> attach_program(const Attempt &,
                                       const afxdp_port_config &);
     void check_multi_buffer(const Attempt &, const afxdp_port_config &);
+    Result<std::unique_ptr<XskSocket>> share_kernel_umem(XskSocketConfig sc,
+                                                         Error *refused);
+    static afxdp_port_config kernel_fallbacks(const afxdp_port_config &,
+                                              const std::string &ifname);
     void open_main_lane(Queue *queue, const afxdp_port_config &);
     void release_queues() noexcept;
 

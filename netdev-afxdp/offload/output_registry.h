@@ -47,10 +47,14 @@
 
 #include "bpf/flow/flow_layout.h"
 #include "netdev-afxdp/offload/flow_maps.h"
-#include "netdev-afxdp/offload/xdp_features.h"
+#include "netdev-afxdp/xdp_features.h"
 #include "umem/result.h"
 
 namespace afxdp::offload {
+
+// The netdev family's client is the core's (ports check rx-sg with it).
+using netdev::kXdpActNdoXmit;
+using netdev::XdpFeatures;
 
 class FlowTable;
 

@@ -2,7 +2,7 @@
  * XdpFeatures implementation: plain netlink, the few messages it needs
  * built by hand (no libnl, no libynl on Debian 12).
  */
-#include "netdev-afxdp/offload/xdp_features.h"
+#include "netdev-afxdp/xdp_features.h"
 
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -15,7 +15,9 @@
 #include <utility>
 #include <vector>
 
-namespace afxdp::offload {
+#include "netdev-afxdp/kernel_features.h"
+
+namespace afxdp::netdev {
 
 namespace {
 
@@ -221,6 +223,12 @@ XdpFeatures::~XdpFeatures()
 
 Result<XdpFeatures> XdpFeatures::open()
 {
+    // The test switch: every user (ports, the fast path) then takes its
+    // fallback for a kernel without the family.
+    if (kernel_feature_disabled_by_test(KernelFeature::kXdpFeaturesNetlink)) {
+        return Error{ENOENT, "the \"netdev\" netlink family is disabled by "
+                             "AFXDP_DISABLE_FEATURES"};
+    }
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
     if (fd < 0) {
         int err = errno;
@@ -314,4 +322,4 @@ Result<void> XdpFeatures::drain(const std::function<void(int, uint64_t)> &fn)
     }
 }
 
-}  // namespace afxdp::offload
+}  // namespace afxdp::netdev

@@ -3,6 +3,11 @@
  * from the kernel's "netdev" generic netlink family (kernel 6.3+), and a
  * watch on its change notifications.
  *
+ * Part of the core: ports read NETDEV_XDP_ACT_RX_SG before binding
+ * multi-buffer sockets, KernelFeatures probes the family, and the fast
+ * path (offload/, which may include core headers, never the reverse)
+ * watches NETDEV_XDP_ACT_NDO_XMIT.
+ *
  * The fast path needs one bit: NETDEV_XDP_ACT_NDO_XMIT, whether the device
  * accepts frames redirected to it from another device's native XDP
  * program.  It is not constant: a veth accepts them only while its peer has
@@ -16,15 +21,15 @@
  * defined here (include/uapi/linux/netdev.h of 6.3+).  Family and group
  * ids are looked up by name.
  */
-#ifndef AFXDP_OFFLOAD_XDP_FEATURES_H
-#define AFXDP_OFFLOAD_XDP_FEATURES_H
+#ifndef AFXDP_NETDEV_XDP_FEATURES_H
+#define AFXDP_NETDEV_XDP_FEATURES_H
 
 #include <cstdint>
 #include <functional>
 
 #include "umem/result.h"
 
-namespace afxdp::offload {
+namespace afxdp::netdev {
 
 inline constexpr uint64_t kXdpActNdoXmit = 1u << 2;  // NETDEV_XDP_ACT_NDO_XMIT
 inline constexpr uint64_t kXdpActRxSg = 1u << 5;     // NETDEV_XDP_ACT_RX_SG
@@ -32,7 +37,8 @@ inline constexpr uint64_t kXdpActRxSg = 1u << 5;     // NETDEV_XDP_ACT_RX_SG
 // A netlink socket of the netdev family, in this process's namespace.
 class XdpFeatures {
 public:
-    // ENOENT when the kernel has no netdev family.
+    // ENOENT when the kernel has no netdev family, or when
+    // AFXDP_DISABLE_FEATURES names xdp-features-netlink.
     static Result<XdpFeatures> open();
 
     XdpFeatures(XdpFeatures &&) noexcept;
@@ -63,6 +69,6 @@ private:
     uint32_t seq_ = 0;
 };
 
-}  // namespace afxdp::offload
+}  // namespace afxdp::netdev
 
-#endif  // AFXDP_OFFLOAD_XDP_FEATURES_H
+#endif  // AFXDP_NETDEV_XDP_FEATURES_H
