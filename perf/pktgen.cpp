@@ -870,7 +870,8 @@ void top_up_count(const Options &o, const pktgen &skel, const FanoutEngine &fan,
     if (sent < o.count && !stop_requested() && !sh.error)
         sh.fail(Error{EIO, "devmap engine: only " + std::to_string(sent) +
                                " of " + std::to_string(o.count) +
-                               " frames went out"});
+                               " frames went out (on a veth, the peer "
+                               "needs an XDP program or GRO on)"});
 }
 
 // Runs the threads of the chosen engine; fills res.elapsed and cpu_seconds.
