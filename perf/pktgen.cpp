@@ -24,8 +24,9 @@
  * through the device's ndo_xdp_xmit, as XDP_TX of a live frame does.  A
  * devmap egress program on each entry runs the same per-frame code as the
  * live engine (pktgen.bpf.c's generate()), so flows, sequence headers and
- * --mix behave alike.  K is the per-millisecond share of --rate (so a
- * paced run is as smooth as the live engine's 1 ms runs) or 64 unpaced.
+ * --mix behave alike.  K is the per-millisecond share of --rate up to 64
+ * (so a paced run comes in bursts no larger than the live engine's 1 ms
+ * runs in batches of 64), or 64 unpaced.
  * --count stays exact: whole seeds first, then the remainder, and any
  * frames lost with a seed, one frame per seed (the fan-out switched to a
  * one-entry devmap), until the egress program has counted exactly
@@ -180,7 +181,8 @@ void usage(FILE *out)
 "                        socket: AF_PACKET, one flow, one thread, no\n"
 "                        --seq, --mix or --rate\n"
 "      --fanout K        devmap: copies per seed, 1..%u (default: the\n"
-"                        per-millisecond share of --rate, else 64)\n"
+"                        per-millisecond share of --rate up to 64, else\n"
+"                        64)\n"
 "      --src-mac MAC     source MAC (default: IFNAME's MAC)\n"
 "      --dst-mac MAC     destination MAC (default: ff:ff:ff:ff:ff:ff)\n"
 "      --src-ip ADDR     source address of flow 0 (default 198.18.0.1,\n"
