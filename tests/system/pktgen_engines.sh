@@ -44,6 +44,18 @@ done
 json_num() { sed -nE "s/.*\"$2\":([0-9]+).*/\1/p" "$1" | tail -n 1; }
 json_str() { sed -nE "s/.*\"$2\":\"([^\"]*)\".*/\1/p" "$1" | tail -n 1; }
 
+# rx_packets: what the sink's veth received (XDP frames included).
+rx_packets() {
+    ip netns exec "$NS1" cat "/sys/class/net/$N1/statistics/rx_packets"
+}
+rx_reached() { (($(rx_packets) >= $1)); }
+rx_settled() {
+    local a
+    a=$(rx_packets)
+    sleep 0.2
+    (($(rx_packets) == a))
+}
+
 SINK_PID=
 sink_start() {
     ip netns exec "$NS1" "$SINK" --dev "$N1" --once --seq -j \
@@ -62,13 +74,17 @@ sink_stop() {
 # send WHAT EXPECTED_ENGINE [ENV=VALUE] -- PKTGEN ARGS: one run into a fresh
 # sink; checks the engine and the exact count.
 send() {
-    local what=$1 engine=$2 env=$3 count got
+    local what=$1 engine=$2 env=$3 count got rx0
     shift 4
     count=$(sed -nE 's/.*--count ([0-9]+).*/\1/p' <<<"$*")
     sink_start
+    rx0=$(rx_packets)
     env ${env:+"$env"} ip netns exec "$NS0" "$PKTGEN" --dev "$N0" --cpu 0 --json "$@" \
         >"$TEST_TMP/gen.out" 2>"$TEST_TMP/gen.err" ||
         fail "$what: afxdp-pktgen failed: $(cat "$TEST_TMP/gen.err")"
+    # Frames the generator counted may still wait in the peer's ring (its
+    # NAPI deferred to ksoftirqd on a busy machine): let the sink see them.
+    wait_until 2 rx_reached $((rx0 + count)) || wait_until 5 rx_settled || true
     sink_stop
     got=$(json_str "$TEST_TMP/gen.out" engine)
     [[ -z $engine || $got == "$engine" ]] ||
