@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Transmit side of afxdp-pktgen.  The generator runs this program with
+ * Transmit side of afxdp-pktgen, for both of its XDP engines (see the
+ * design note in pktgen.cpp).  live: the generator runs pktgen_tx with
  * BPF_PROG_TEST_RUN and BPF_F_TEST_XDP_LIVE_FRAMES: the kernel builds each
  * frame in a page pool page from the template passed as data_in, runs the
  * program on it and turns XDP_TX into a redirect out of the ingress device
  * (net/bpf/test_run.c, xdp_test_run_batch), so every frame leaves through
  * the generator's veth towards its peer without any copy from user space.
+ * devmap: pktgen_fanout copies seed frames with a broadcast redirect and
+ * pktgen_egress, the devmap's egress program, does to each copy what
+ * pktgen_tx does to a live frame (generate()).
  *
  * The pages are recycled without being rewritten from the template, so a
  * frame may still hold what an earlier run of this program wrote there.
@@ -416,17 +420,14 @@ static __always_inline int mix(struct xdp_md *ctx, __u64 n)
     return mix_bad(ctx, kind);
 }
 
-SEC("xdp")
-int pktgen_tx(struct xdp_md *ctx)
+/* One frame of any engine: numbers it, then varies it.  XDP_TX when the
+ * frame is to be sent, XDP_ABORTED when it could not be built. */
+static __always_inline int generate(struct xdp_md *ctx)
 {
     __u32 key = 0;
     __u64 *count = bpf_map_lookup_elem(&tx_count, &key);
     __u64 n;
 
-    /* Anything but our own test runs (see dispatcher_hold in pktgen.cpp)
-     * passes untouched. */
-    if (ctx->ingress_ifindex != cfg_ifindex)
-        return XDP_PASS;
     if (!count)
         return XDP_ABORTED;
     n = (*count)++;
@@ -437,6 +438,89 @@ int pktgen_tx(struct xdp_md *ctx)
     if (cfg_ipv6)
         return rewrite(ctx, n, true);
     return rewrite(ctx, n, false);
+}
+
+/* ---- live engine: BPF_PROG_RUN with live frames ----------------------- */
+
+SEC("xdp")
+int pktgen_tx(struct xdp_md *ctx)
+{
+    /* Anything but our own test runs (see dispatcher_hold in pktgen.cpp)
+     * passes untouched. */
+    if (ctx->ingress_ifindex != cfg_ifindex)
+        return XDP_PASS;
+    return generate(ctx);
+}
+
+/* Run once with BPF_F_TEST_XDP_LIVE_FRAMES to learn whether the kernel
+ * allows live frames at all (5.18+, and not refused by a lockdown). */
+SEC("xdp")
+int pktgen_probe(struct xdp_md *ctx)
+{
+    return XDP_DROP;
+}
+
+/* ---- devmap engine: seeds fanned out by a broadcast redirect ----------
+ *
+ * User space sends seed frames (the template) into a helper veth of its
+ * own; pktgen_fanout runs on the helper's peer and redirects each seed
+ * with BPF_F_BROADCAST to every entry of 'fanout', all of which name the
+ * output device: the kernel clones the frame once per entry
+ * (dev_map_enqueue_multi, xdpf_clone) and queues the copies for that
+ * device's ndo_xdp_xmit.  Before they are sent, the devmap runs the
+ * entry's egress program, pktgen_egress, on each copy (bq_xmit_all): there
+ * every copy is numbered and varied by generate(), as a live frame is.
+ * Every copy starts as an untouched seed (clones are taken before any
+ * egress program runs), so nothing is left over from earlier frames.
+ */
+const volatile __u32 cfg_seed_len = 0; /* bytes of a seed frame */
+
+struct {
+    __uint(type, BPF_MAP_TYPE_DEVMAP);
+    __uint(max_entries, 1); /* the fan-out, set before load */
+    __type(key, __u32);
+    __type(value, struct bpf_devmap_val);
+} fanout SEC(".maps");
+
+/* Entry 0: the output device, for one copy per seed. */
+struct {
+    __uint(type, BPF_MAP_TYPE_DEVMAP);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bpf_devmap_val);
+} single SEC(".maps");
+
+/* Set by user space: 0 fans each seed out, 1 sends it once.  --count
+ * sends its remainder (and makes up for seeds lost on the way) one frame
+ * per seed, so that it never sends more than asked.  The egress program
+ * cannot drop the surplus instead: on 6.18 a devmap bulk queue whose
+ * egress program dropped some frames lost the frames it passed too. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} fanout_mode SEC(".maps");
+
+SEC("xdp")
+int pktgen_fanout(struct xdp_md *ctx)
+{
+    __u32 key = 0;
+    __u32 *once = bpf_map_lookup_elem(&fanout_mode, &key);
+
+    /* Only seeds: the helper veth is in a namespace of the generator's
+     * own, but drop anything else there might be. */
+    if (ctx->data_end - ctx->data != cfg_seed_len)
+        return XDP_DROP;
+    if (once && *once)
+        return bpf_redirect_map(&single, 0, 0);
+    return bpf_redirect_map(&fanout, 0, BPF_F_BROADCAST);
+}
+
+SEC("xdp/devmap")
+int pktgen_egress(struct xdp_md *ctx)
+{
+    return generate(ctx) == XDP_TX ? XDP_PASS : XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,23 +1,56 @@
 /*
- * afxdp-pktgen: a traffic generator built on BPF_PROG_RUN with live frames.
+ * afxdp-pktgen: a traffic generator that sends XDP frames, built by the
+ * kernel, so that neither packet memory nor a socket per frame is on the
+ * generator's path: the generator should be neither the bottleneck nor
+ * the code under test.  Three engines (--engine), one choice (auto):
  *
- * Why this way: BPF_F_TEST_XDP_LIVE_FRAMES makes the kernel build frames
- * from one template in page pool pages and send whatever the XDP program
- * returns XDP_TX for out of the device named by the context's
- * ingress_ifindex (net/bpf/test_run.c).  One syscall sends 'repeat' frames,
- * no packet memory crosses into user space and no AF_XDP socket is needed,
- * so the generator is neither the bottleneck nor the code under test.
- * Nothing is attached to any device: the program only exists while the
- * process holds its fd, so any exit, a crash included, leaves nothing
- * behind.
+ * live (BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, 5.18+): the kernel
+ * builds frames from one template in page pool pages and sends whatever
+ * the XDP program returns XDP_TX for out of the device named by the
+ * context's ingress_ifindex (net/bpf/test_run.c).  One syscall sends
+ * 'repeat' frames.  Nothing is attached to any device: the program only
+ * exists while the process holds its fd.  The fastest engine, but some
+ * kernels refuse the flag: before 5.18 (EINVAL), and locked-down cloud
+ * builds (EPERM, while ordinary BPF_PROG_RUN works).
  *
- * What the kernel requires (bpf_prog_test_run_xdp): the device must be up
- * and in the caller's namespace; data_in at least an Ethernet header and at
- * most a page minus head- and tailroom; ctx (struct xdp_md) with data = 0,
- * data_end = size of data_in; no data_out/ctx_out; batch_size <= 256.
- * XDP_TX out of a veth only reaches the peer if the peer runs an XDP
- * program or has GRO enabled (veth only then sets up its NAPI ring and
- * advertises ndo_xdp_xmit); otherwise the frames are silently dropped.
+ * devmap (pktgen_devmap.cpp, 5.13+): where live frames are refused.  A
+ * user-space sender (AF_PACKET, or AF_XDP in copy mode: a veth has no
+ * zero-copy) builds an skb per frame and tops out near 1 Mpps per core,
+ * what the forwarders under test do, so it could not rank them.  Instead
+ * user space sends seed frames into a helper veth pair of its own, and the
+ * XDP program on the pair's far end redirects each seed with
+ * BPF_F_BROADCAST into a DEVMAP whose K entries all hold the output
+ * device: the kernel clones the frame once per entry and sends the copies
+ * through the device's ndo_xdp_xmit, as XDP_TX of a live frame does.  A
+ * devmap egress program on each entry runs the same per-frame code as the
+ * live engine (pktgen.bpf.c's generate()), so flows, sequence headers and
+ * --mix behave alike.  K is the per-millisecond share of --rate up to 64
+ * (so a paced run comes in bursts no larger than the live engine's 1 ms
+ * runs in batches of 64), or 64 unpaced.
+ * --count stays exact: whole seeds first, then the remainder, and any
+ * frames lost with a seed, one frame per seed (the fan-out switched to a
+ * one-entry devmap), until the egress program has counted exactly
+ * --count.  The helper pair lives in an unnamed network namespace held
+ * only by this process, so no exit leaves it behind.
+ *
+ * socket (AF_PACKET, qdisc bypassed): frames above a page cannot be XDP
+ * frames on either engine, up to a 9000-byte jumbo frame go out through an
+ * AF_PACKET socket, one flow, no per-frame variation, no pacing.
+ *
+ * auto picks socket above kMaxLiveFrame; else live if one live frame
+ * through a probe program (XDP_DROP) is accepted, else devmap, and says
+ * why on stderr and in the JSON (engine_reason).  AFXDP_DISABLE_FEATURES
+ * containing "live-frames" makes the probe fail, to test the fallback on
+ * a kernel that has live frames.
+ *
+ * What the kernel requires for live frames (bpf_prog_test_run_xdp): the
+ * device must be up and in the caller's namespace; data_in at least an
+ * Ethernet header and at most a page minus head- and tailroom; ctx
+ * (struct xdp_md) with data = 0, data_end = size of data_in; no
+ * data_out/ctx_out; batch_size <= 256.  Either engine's frames leave a
+ * veth by ndo_xdp_xmit, which only reaches the peer if the peer runs an
+ * XDP program or has GRO enabled (veth only then sets up its NAPI ring);
+ * otherwise the frames are silently dropped.
  *
  * Each BPF_PROG_RUN with repeat > 1 registers the program with the kernel's
  * XDP dispatcher on entry and unregisters it on exit, and each change of
@@ -25,28 +58,23 @@
  * here at 15-30 ms per run on a busy machine, which caps a single thread
  * at a few runs per second (~1 Mpps instead of ~8, and no pacing at
  * all).  A program already in the dispatcher is only reference-counted, so
- * the generator keeps its program registered for its lifetime by attaching
- * it in generic mode to the loopback device of its namespace (through a
- * bpf_link, detached at any exit); the program passes every frame that is
- * not one of its own test runs untouched.  --no-hold skips this.
+ * the live engine keeps its program registered for its lifetime by
+ * attaching it in generic mode to the loopback device of its namespace
+ * (through a bpf_link, detached at any exit); the program passes every
+ * frame that is not one of its own test runs untouched.  --no-hold skips
+ * this.
  *
  * --mix turns the generator into a source of malformed frames for
- * robustness tests: the template is the largest frame the kernel takes and
- * the XDP program cuts each frame to its kind's length with
- * bpf_xdp_adjust_tail() and writes the bytes that make it that kind (see
- * pktgen.bpf.c); valid frames, interleaved, carry sequence numbers.
- *
- * Frames larger than a live frame (kMaxLiveFrame, a page less the kernel's
- * head- and tailroom), up to a 9000-byte jumbo frame, cannot be live
- * frames: they go out through an AF_PACKET socket instead (run_socket()),
- * one flow, no per-frame variation, no pacing, as fast as sendmmsg()
- * takes them.
+ * robustness tests: the XDP program cuts (or grows) each frame to its
+ * kind's length with bpf_xdp_adjust_tail() and writes the bytes that make
+ * it that kind (see pktgen.bpf.c); valid frames, interleaved, carry
+ * sequence numbers.
  *
  * Per-frame variation (flows, sequence numbers) is done by the XDP program
- * (pktgen.bpf.c) from a per-CPU counter; that counter is also the count of
- * frames sent, exact even when a run is cut short by a signal.  Rate
- * limiting paces whole runs: each thread sends its share of --rate in runs
- * of about a millisecond, each started when it is due.
+ * from a per-CPU counter; that counter is also the count of frames sent,
+ * exact even when a run is cut short by a signal.  Rate limiting paces
+ * whole runs: each thread sends its share of --rate in runs of about a
+ * millisecond, each started when it is due.
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -75,6 +103,7 @@
 #include <vector>
 
 #include "perf/perf_util.h"
+#include "perf/pktgen_engine.h"
 #include "perf/pktgen_proto.h"
 #include "pktgen.skel.h"
 
@@ -87,7 +116,6 @@ constexpr unsigned kMaxSize = 9000;  // Above kMaxLiveFrame: AF_PACKET.
 constexpr unsigned kMaxFlows = 65535;
 constexpr unsigned kMaxBatch = 256;            // TEST_XDP_MAX_BATCH
 constexpr std::uint64_t kMaxRepeat = 1 << 15;  // ~10 ms at line rate
-constexpr double kRunsPerSecond = 1000;        // pacing granularity
 // The largest data_in BPF_PROG_RUN takes with live frames on x86-64: a page
 // less XDP_PACKET_HEADROOM, the kernel's struct xdp_page_head and the
 // skb_shared_info tailroom (net/bpf/test_run.c).  --mix sends frames of
@@ -126,6 +154,8 @@ struct Options {
     bool verbose = false;
     bool hold = true;
     std::vector<std::uint8_t> mix;  // kinds, one per frame, repeated
+    std::string engine = "auto";    // auto, live, devmap or socket
+    unsigned fanout = 0;            // devmap copies per seed; 0: chosen
 };
 
 void usage(FILE *out)
@@ -135,13 +165,24 @@ void usage(FILE *out)
     std::fprintf(out,
 "Usage: %s --dev IFNAME [options]\n"
 "\n"
-"Sends UDP frames out of IFNAME with BPF_PROG_RUN live frames (XDP_TX).\n"
-"On a veth the frames arrive at the peer, which must run an XDP program\n"
-"(e.g. afxdp-sink) or have GRO on.  Runs until --duration, --count or\n"
-"SIGINT/SIGTERM, then prints what was sent.\n"
+"Sends UDP frames out of IFNAME as XDP frames: BPF_PROG_RUN live frames\n"
+"(XDP_TX), or seeds multiplied by a devmap broadcast where the kernel\n"
+"refuses live frames.  On a veth the frames arrive at the peer, which must\n"
+"run an XDP program (e.g. afxdp-sink) or have GRO on.  Runs until\n"
+"--duration, --count or SIGINT/SIGTERM, then prints what was sent.\n"
 "\n"
 "Options:\n"
 "  -i, --dev IFNAME      device to send from (required, must be up)\n"
+"  -e, --engine NAME     auto (default): live if the kernel allows it,\n"
+"                        else devmap; socket above %u bytes\n"
+"                        live: BPF_PROG_RUN live frames (5.18+)\n"
+"                        devmap: seeds through a helper veth, copied by a\n"
+"                        devmap broadcast redirect (5.13+)\n"
+"                        socket: AF_PACKET, one flow, one thread, no\n"
+"                        --seq, --mix or --rate\n"
+"      --fanout K        devmap: copies per seed, 1..%u (default: the\n"
+"                        per-millisecond share of --rate up to 64, else\n"
+"                        64)\n"
 "      --src-mac MAC     source MAC (default: IFNAME's MAC)\n"
 "      --dst-mac MAC     destination MAC (default: ff:ff:ff:ff:ff:ff)\n"
 "      --src-ip ADDR     source address of flow 0 (default 198.18.0.1,\n"
@@ -177,7 +218,8 @@ void usage(FILE *out)
 "  -j, --json            print the result as one JSON object\n"
 "  -v, --verbose         libbpf debug messages\n"
 "  -h, --help            this text\n",
-        kProg, kMinSize, kMaxSize, kMinSize, kMaxFlows, kMaxBatch);
+        kProg, kMaxLiveFrame, kMaxFanout, kMinSize, kMaxSize, kMinSize,
+        kMaxFlows, kMaxBatch);
     // clang-format on
 }
 
@@ -191,6 +233,7 @@ enum LongOnly {
     kOptSeq,
     kOptNoHold,
     kOptMix,
+    kOptFanout,
 };
 
 // Parses "KIND[:WEIGHT],..." into a pattern that spreads each kind evenly:
@@ -264,6 +307,8 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
         {"seq", no_argument, nullptr, kOptSeq},
         {"no-hold", no_argument, nullptr, kOptNoHold},
         {"mix", optional_argument, nullptr, kOptMix},
+        {"engine", required_argument, nullptr, 'e'},
+        {"fanout", required_argument, nullptr, kOptFanout},
         {"json", no_argument, nullptr, 'j'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
@@ -273,7 +318,7 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
     bool threads_given = false;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:6s:f:r:d:n:t:c:b:jvh", long_opts,
+    while ((c = getopt_long(argc, argv, ":i:e:6s:f:r:d:n:t:c:b:jvh", long_opts,
                             nullptr)) != -1) {
         std::string arg = optarg ? optarg : "";
         Result<std::uint64_t> num = std::uint64_t{0};
@@ -351,6 +396,17 @@ Result<Options> parse_options(int argc, char **argv, bool &help)
             o.mix = mix.value();
             break;
         }
+        case 'e':
+            if (arg != "auto" && arg != "live" && arg != "devmap" &&
+                arg != "socket")
+                return Error{EINVAL, "--engine: auto, live, devmap or socket"};
+            o.engine = arg;
+            break;
+        case kOptFanout:
+            if (!(num = parse_uint(arg, 1, kMaxFanout, "--fanout")))
+                return num.error();
+            o.fanout = static_cast<unsigned>(num.value());
+            break;
         case 'j': o.json = true; break;
         case 'v': o.verbose = true; break;
         case 'h': help = true; return o;
@@ -414,13 +470,6 @@ void put16(std::uint8_t *p, unsigned v)
     p[0] = static_cast<std::uint8_t>(v >> 8);
     p[1] = static_cast<std::uint8_t>(v);
 }
-
-struct Template {
-    std::vector<std::uint8_t> frame;
-    std::uint32_t saddr_low = 0;  // host order
-    std::uint16_t udp_csum = 0;   // as stored (raw, network order)
-    std::uint16_t ip_csum = 0;    // as stored (raw, network order)
-};
 
 Result<Template> build_template(const Options &o, const MacAddr &src_mac,
                                 const MacAddr &dst_mac, std::uint16_t run)
@@ -487,54 +536,12 @@ Result<Template> build_template(const Options &o, const MacAddr &src_mac,
 
 // ---- generator threads -----------------------------------------------------
 
-struct Shared {
-    int prog_fd = -1;
-    const Template *tmpl = nullptr;
-    unsigned ifindex = 0;
-    unsigned batch = 0;
-    double start = 0;
-    double deadline = 0;  // 0: none
-    std::atomic<bool> failed{false};
-    std::mutex error_mutex;
-    std::optional<Error> error;
-
-    void fail(Error e)
-    {
-        std::lock_guard lock(error_mutex);
-        if (!error)
-            error = std::move(e);
-        failed.store(true, std::memory_order_relaxed);
-    }
-};
-
-struct WorkerPlan {
-    int cpu = -1;             // -1: not pinned
-    std::uint64_t quota = 0;  // frames; 0: unlimited
-    std::uint64_t rate = 0;   // frames/s; 0: as fast as possible
-    double cpu_seconds = 0;   // out: CPU time the thread used
-};
-
-double thread_cpu_seconds() noexcept
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
-}
-
 void run_worker(Shared &sh, WorkerPlan &plan)
 {
     const double cpu_start = thread_cpu_seconds();
-    if (plan.cpu >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(plan.cpu, &set);
-        int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-        if (err) {
-            sh.fail(Error{err, "cannot pin a thread to CPU " +
-                                   std::to_string(plan.cpu) + ": " +
-                                   std::strerror(err)});
-            return;
-        }
+    if (auto r = pin_thread(plan.cpu); !r) {
+        sh.fail(r.error());
+        return;
     }
 
     struct xdp_md ctx {};
@@ -639,16 +646,20 @@ std::uint64_t frames_sent(const pktgen &skel)
 // Sends copies of the template through an AF_PACKET socket bound to the
 // device, bypassing the qdisc, kSocketBatch per sendmmsg(): a frame above
 // a page cannot be a live frame.  Prints the same result as run().
-int run_socket(const Options &o, const Template &t, int ifindex)
+int run_socket(const Options &o, const Template &t, int ifindex,
+               const std::string &reason)
 {
     constexpr unsigned kSocketBatch = 64;
     if (o.flows != 1 || o.seq || !o.mix.empty() || o.rate || o.threads != 1) {
         std::fprintf(stderr,
-                     "%s: frames above %u bytes are sent through AF_PACKET: "
-                     "one flow, one thread, no --seq, --mix or --rate\n",
+                     "%s: the socket engine (AF_PACKET, and every frame "
+                     "above %u bytes) sends one flow from one thread, no "
+                     "--seq, --mix or --rate\n",
                      kProg, kMaxLiveFrame);
         return 2;
     }
+    if (!reason.empty())
+        std::fprintf(stderr, "%s: engine socket: %s\n", kProg, reason.c_str());
     Fd fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));  // Send only.
     struct sockaddr_ll sll = {};
     sll.sll_family = AF_PACKET;
@@ -703,43 +714,337 @@ int run_socket(const Options &o, const Template &t, int ifindex)
         std::printf("{\"tool\":\"afxdp-pktgen\",\"dev\":\"%s\","
                     "\"family\":\"ipv4\",\"size\":%u,\"flows\":1,"
                     "\"threads\":1,\"transport\":\"af_packet\","
+                    "\"engine\":\"socket\",\"engine_reason\":\"%s\","
                     "\"packets\":%llu,\"duration_s\":%.6f,\"mpps\":%.6f,"
                     "\"gbps\":%.6f,\"ok\":%s}\n",
-                    o.dev.c_str(), o.size,
+                    o.dev.c_str(), o.size, reason.c_str(),
                     static_cast<unsigned long long>(sent), elapsed, mpps, gbps,
                     ok ? "true" : "false");
     else
-        std::printf("%s: %llu frames of %u bytes in %.3f s (AF_PACKET): "
+        std::printf("engine socket (AF_PACKET)\n"
+                    "%s: %llu frames of %u bytes in %.3f s (AF_PACKET): "
                     "%.3f Mpps, %.3f Gbps\n",
                     o.dev.c_str(), static_cast<unsigned long long>(sent),
                     o.size, elapsed, mpps, gbps);
     return ok ? 0 : 1;
 }
 
-int run(const Options &o)
+// ---- engine choice ---------------------------------------------------------
+
+// AFXDP_DISABLE_FEATURES (a comma list) names kernel features to treat as
+// absent, so that a fallback can be tested on a kernel that has them.
+bool feature_disabled(const std::string &feature)
+{
+    const char *env = std::getenv("AFXDP_DISABLE_FEATURES");
+    std::string list = env ? env : "";
+    std::size_t pos = 0;
+    while (pos <= list.size()) {
+        std::size_t end = list.find(',', pos);
+        if (end == std::string::npos)
+            end = list.size();
+        if (list.compare(pos, end - pos, feature) == 0)
+            return true;
+        pos = end + 1;
+    }
+    return false;
+}
+
+// One live frame through pktgen_probe (XDP_DROP): whether the kernel takes
+// BPF_F_TEST_XDP_LIVE_FRAMES at all.  Kernels before 5.18 answer EINVAL,
+// some locked-down ones EPERM.
+Result<void> probe_live(const pktgen &skel, unsigned ifindex, const Template &t)
+{
+    if (feature_disabled("live-frames"))
+        return Error{EPERM, "live frames disabled by AFXDP_DISABLE_FEATURES"};
+    struct xdp_md ctx {};
+    ctx.data_end = static_cast<__u32>(t.frame.size());
+    ctx.ingress_ifindex = ifindex;
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = t.frame.data(),
+                .data_size_in = static_cast<__u32>(t.frame.size()),
+                .ctx_in = &ctx, .ctx_size_in = sizeof ctx, .repeat = 1,
+                .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 1);
+    if (bpf_prog_test_run_opts(bpf_program__fd(skel.progs.pktgen_probe),
+                               &opts) != 0)
+        return Error{errno,
+                     std::string("BPF_PROG_RUN with live frames refused: ") +
+                         std::strerror(errno)};
+    return {};
+}
+
+struct EngineChoice {
+    std::string name;    // live, devmap or socket
+    std::string reason;  // why auto did not pick live; empty otherwise
+};
+
+// The engine for frames up to a page: live when the kernel allows it,
+// devmap otherwise.  An explicit --engine live that cannot run is an error.
+Result<EngineChoice> choose_engine(const Options &o, const pktgen &skel,
+                                   unsigned ifindex, const Template &t)
+{
+    if (o.engine == "devmap")
+        return EngineChoice{"devmap", ""};
+    auto live = probe_live(skel, ifindex, t);
+    if (live)
+        return EngineChoice{"live", ""};
+    if (o.engine == "live")
+        return live.error();
+    return EngineChoice{"devmap", live.error().message};
+}
+
+// Copies per seed: what a paced thread sends per run (so that pacing is as
+// smooth as the live engine's), or kDefaultFanout unpaced.
+unsigned choose_fanout(const Options &o)
+{
+    constexpr unsigned kDefaultFanout = 64;
+    if (o.fanout)
+        return o.fanout;
+    if (!o.rate)
+        return kDefaultFanout;
+    const double per_run =
+        static_cast<double>(o.rate) / o.threads / kRunsPerSecond;
+    return static_cast<unsigned>(
+        std::clamp(per_run, 1.0, static_cast<double>(kDefaultFanout)));
+}
+
+// ---- a run -----------------------------------------------------------------
+
+struct RunResult {
+    std::string engine;
+    std::string reason;
+    unsigned fanout = 0;
+    std::uint64_t sent = 0;
+    double elapsed = 0;
+    double cpu_seconds = 0;
+    std::uint64_t delivered = 0;  // the device's tx_packets delta
+    std::uint64_t dropped = 0;    // the device's tx_dropped delta
+    std::uint64_t kinds[PKTGEN_KIND_N] = {};
+};
+
+std::vector<WorkerPlan> make_plans(const Options &o)
+{
+    std::vector<WorkerPlan> plans(o.threads);
+    for (unsigned i = 0; i < o.threads; i++) {
+        plans[i].index = i;
+        plans[i].cpu = o.cpus.empty() ? -1 : o.cpus[i];
+        // Thread 0 takes the remainders.
+        plans[i].quota =
+            o.count / o.threads + (i == 0 ? o.count % o.threads : 0);
+        plans[i].rate = o.rate / o.threads + (i == 0 ? o.rate % o.threads : 0);
+    }
+    return plans;
+}
+
+// Waits until the frames in flight (in the helper veth's ring, or in a
+// softirq deferred to ksoftirqd) have been counted.
+std::uint64_t settled_count(const pktgen &skel)
+{
+    std::uint64_t last = frames_sent(skel);
+    for (int i = 0; i < 200; i++) {
+        sleep_until(monotonic_seconds() + 0.005);
+        std::uint64_t now = frames_sent(skel);
+        if (now == last && i >= 2)
+            break;
+        last = now;
+    }
+    return last;
+}
+
+// --count with the devmap engine: the threads sent whole seeds only; the
+// rest, and whatever seeds lost on the way to the fan-out program (its
+// ring full) did not make, goes out one frame per seed until exactly
+// o.count frames have been sent.
+void top_up_count(const Options &o, const pktgen &skel, const FanoutEngine &fan,
+                  Shared &sh)
+{
+    if (!o.count)
+        return;
+    if (!o.cpus.empty())
+        (void)pin_thread(o.cpus[0]);
+    std::uint64_t sent = settled_count(skel);
+    while (sent < o.count && !stop_requested() && !sh.error) {
+        if (auto r = fan.top_up(0, o.count - sent); !r)
+            sh.fail(r.error());
+        const std::uint64_t before = sent;
+        sent = settled_count(skel);
+        if (sent == before)
+            break;  // Nothing gets through.
+    }
+    if (sent < o.count && !stop_requested() && !sh.error)
+        sh.fail(Error{EIO, "devmap engine: only " + std::to_string(sent) +
+                               " of " + std::to_string(o.count) +
+                               " frames went out (on a veth, the peer "
+                               "needs an XDP program or GRO on)"});
+}
+
+// Runs the threads of the chosen engine; fills res.elapsed and cpu_seconds.
+void send_frames(const Options &o, const pktgen &skel, Shared &sh,
+                 const FanoutEngine *fan, RunResult &res)
+{
+    auto plans = make_plans(o);
+    sh.start = monotonic_seconds();
+    sh.deadline = o.duration > 0 ? sh.start + o.duration : 0;
+    {
+        std::vector<std::jthread> workers;
+        workers.reserve(plans.size());
+        for (auto &plan : plans)
+            workers.emplace_back([&sh, &plan, fan] {
+                if (fan)
+                    fan->run_worker(sh, plan);
+                else
+                    run_worker(sh, plan);
+            });
+    }
+    if (fan)
+        top_up_count(o, skel, *fan, sh);
+    res.elapsed = monotonic_seconds() - sh.start;
+    for (const auto &plan : plans)
+        res.cpu_seconds += plan.cpu_seconds;
+}
+
+// Loads the XDP programs with the run's constants.
+Result<PktgenSkel> load_skel(const Options &o, const Template &t,
+                             const DeviceInfo &dev, std::uint16_t run_id,
+                             unsigned fanout)
+{
+    PktgenSkel skel(pktgen__open());
+    if (!skel)
+        return Error{errno, std::string("opening the BPF object: ") +
+                                std::strerror(errno)};
+    skel->rodata->cfg_flows = o.flows;
+    skel->rodata->cfg_seq = o.seq;
+    skel->rodata->cfg_ipv6 = o.ipv6;
+    skel->rodata->cfg_run = run_id;
+    skel->rodata->cfg_sport = static_cast<__u16>(o.src_port);
+    skel->rodata->cfg_saddr = t.saddr_low;
+    skel->rodata->cfg_udp_csum = t.udp_csum;
+    skel->rodata->cfg_ip_csum = t.ip_csum;
+    skel->rodata->cfg_ifindex = dev.ifindex;
+    // A devmap seed is a valid frame: --mix's template is larger (the
+    // largest kind), but the fan-out's redirect checks the seed against
+    // the output device's MTU; the egress program grows the oversize kind.
+    skel->rodata->cfg_seed_len = o.size;
+    bpf_map__set_max_entries(skel->maps.fanout, fanout);
+    if (!o.mix.empty()) {
+        skel->rodata->cfg_mix_len = static_cast<__u32>(o.mix.size());
+        std::copy(o.mix.begin(), o.mix.end(), skel->rodata->cfg_mix);
+        skel->rodata->cfg_valid_len = o.size;
+        skel->rodata->cfg_max_len = kMaxLiveFrame;
+        std::memcpy(const_cast<__u64 *>(skel->rodata->cfg_head), t.frame.data(),
+                    PKTGEN_MIX_HEAD);
+    }
+    if (int err = pktgen__load(skel.get()); err)
+        return Error{-err, std::string("loading the XDP programs: ") +
+                               std::strerror(-err)};
+    return skel;
+}
+
+// ---- output ----------------------------------------------------------------
+
+void print_json(const Options &o, const RunResult &r, bool ok)
+{
+    const double mpps = r.elapsed > 0 ? r.sent / r.elapsed / 1e6 : 0;
+    const double gbps =
+        r.elapsed > 0 ? r.sent * o.size * 8.0 / r.elapsed / 1e9 : 0;
+    const double per_cpu = r.cpu_seconds > 0 ? r.sent / r.cpu_seconds / 1e6 : 0;
+    std::string mix;
+    for (unsigned k = 0; k < PKTGEN_KIND_N && !o.mix.empty(); k++)
+        mix += std::string(k ? "," : "\"mix\":{") + "\"" + kKindNames[k] +
+               "\":" + std::to_string(r.kinds[k]) +
+               (k + 1 == PKTGEN_KIND_N ? "}," : "");
+    std::printf(
+        "{\"tool\":\"afxdp-pktgen\",\"dev\":\"%s\",\"family\":\"%s\","
+        "\"size\":%u,\"flows\":%u,\"threads\":%u,\"seq\":%s,"
+        "\"engine\":\"%s\",\"engine_reason\":\"%s\",\"fanout\":%u,"
+        "\"rate_target_pps\":%llu,\"packets\":%llu,"
+        "\"duration_s\":%.6f,\"mpps\":%.6f,\"gbps\":%.6f,"
+        "\"cpu_s\":%.6f,\"mpps_per_cpu\":%.6f,"
+        "\"dev_tx_packets\":%llu,\"dev_tx_dropped\":%llu,%s"
+        "\"ok\":%s}\n",
+        o.dev.c_str(), o.ipv6 ? "ipv6" : "ipv4", o.size, o.flows, o.threads,
+        o.seq ? "true" : "false", r.engine.c_str(), r.reason.c_str(), r.fanout,
+        static_cast<unsigned long long>(o.rate),
+        static_cast<unsigned long long>(r.sent), r.elapsed, mpps, gbps,
+        r.cpu_seconds, per_cpu, static_cast<unsigned long long>(r.delivered),
+        static_cast<unsigned long long>(r.dropped), mix.c_str(),
+        ok ? "true" : "false");
+}
+
+void print_text(const Options &o, const RunResult &r)
+{
+    const double mpps = r.elapsed > 0 ? r.sent / r.elapsed / 1e6 : 0;
+    const double gbps =
+        r.elapsed > 0 ? r.sent * o.size * 8.0 / r.elapsed / 1e9 : 0;
+    // The CPU time includes the receiver's NAPI poll when it is raised on
+    // the sending CPU (veth), so this is the cost of the whole path.
+    const double per_cpu = r.cpu_seconds > 0 ? r.sent / r.cpu_seconds / 1e6 : 0;
+    std::printf("%s: %s, %u-byte %s/UDP frames, %u flow%s, %u thread%s\n",
+                kProg, o.dev.c_str(), o.size, o.ipv6 ? "IPv6" : "IPv4", o.flows,
+                o.flows == 1 ? "" : "s", o.threads, o.threads == 1 ? "" : "s");
+    if (r.engine == "devmap")
+        std::printf("engine devmap (%u copies per seed)\n", r.fanout);
+    else
+        std::printf("engine %s\n", r.engine.c_str());
+    std::printf("sent %llu packets in %.3f s: %.3f Mpps, %.3f Gbps\n",
+                static_cast<unsigned long long>(r.sent), r.elapsed, mpps, gbps);
+    std::printf("CPU time %.3f s: %.3f Mpps per CPU second\n", r.cpu_seconds,
+                per_cpu);
+    std::printf("device counters: tx_packets +%llu, tx_dropped +%llu\n",
+                static_cast<unsigned long long>(r.delivered),
+                static_cast<unsigned long long>(r.dropped));
+    std::string mix;
+    for (unsigned k = 0; k < PKTGEN_KIND_N && !o.mix.empty(); k++)
+        mix += std::string(k ? ", " : "") + kKindNames[k] + " " +
+               std::to_string(r.kinds[k]);
+    if (!o.mix.empty())
+        std::printf("mix: %s\n", mix.c_str());
+}
+
+// Prints the result and the warnings it calls for; the exit status.
+int report(const Options &o, const RunResult &r, const Shared &sh)
+{
+    if (sh.error) {
+        std::fprintf(stderr, "%s: %s: %s\n", kProg, o.dev.c_str(),
+                     sh.error->message.c_str());
+        if (sh.error->code == ENXIO || sh.error->code == EOPNOTSUPP)
+            std::fprintf(stderr, "%s: the device cannot transmit XDP frames\n",
+                         kProg);
+    }
+    if (o.json)
+        print_json(o, r, !sh.error);
+    else
+        print_text(o, r);
+    std::fflush(stdout);
+    // veth counts the frames its peer took in tx_packets; far fewer than
+    // were sent means the peer could not take XDP frames at all.
+    if (!sh.error && r.sent >= 1000 && r.delivered < r.sent / 2)
+        std::fprintf(stderr,
+                     "%s: warning: %s reports only %llu of %llu frames "
+                     "transmitted; if it is a veth, its peer needs an XDP "
+                     "program (e.g. afxdp-sink) or GRO enabled\n",
+                     kProg, o.dev.c_str(),
+                     static_cast<unsigned long long>(r.delivered),
+                     static_cast<unsigned long long>(r.sent));
+    return sh.error ? 1 : 0;
+}
+
+// ---- main ------------------------------------------------------------------
+
+// The device is up, the CPUs asked for are ours; warnings for MTUs.
+Result<DeviceInfo> check_device(const Options &o)
 {
     auto dev = device_info(o.dev);
-    if (!dev) {
-        std::fprintf(stderr, "%s: %s\n", kProg, dev.error().message.c_str());
-        return 1;
-    }
-    if (!dev.value().up) {
-        std::fprintf(stderr, "%s: %s is down (ip link set %s up)\n", kProg,
-                     o.dev.c_str(), o.dev.c_str());
-        return 1;
-    }
+    if (!dev)
+        return dev.error();
+    if (!dev.value().up)
+        return Error{ENETDOWN,
+                     o.dev + " is down (ip link set " + o.dev + " up)"};
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
     sched_getaffinity(0, sizeof allowed, &allowed);
-    for (int cpu : o.cpus) {
-        if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed)) {
-            std::fprintf(stderr,
-                         "%s: CPU %d is not available to this "
-                         "process\n",
-                         kProg, cpu);
-            return 2;
-        }
-    }
+    for (int cpu : o.cpus)
+        if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed))
+            return Error{EINVAL, "CPU " + std::to_string(cpu) +
+                                     " is not available to this process"};
     const std::uint64_t mtu = device_stat_file(o.dev, "mtu");
     if (mtu && o.size - PKTGEN_ETH_LEN > mtu)
         std::fprintf(stderr,
@@ -756,21 +1061,113 @@ int run(const Options &o)
                      kProg, kMaxLiveFrame, o.dev.c_str(),
                      static_cast<unsigned long long>(mtu),
                      kMaxLiveFrame - PKTGEN_ETH_LEN);
+    return dev;
+}
+
+// The per-kind counts of --mix.
+void read_kinds(const pktgen &skel, RunResult &r)
+{
+    for (std::uint32_t k = 0; k < PKTGEN_KIND_N; k++)
+        if (auto c =
+                read_percpu<std::uint64_t>(bpf_map__fd(skel.maps.mix_count), k))
+            for (auto v : c.value())
+                r.kinds[k] += v;
+}
+
+// Live or devmap: loads the programs, picks the engine and sends.
+int run_xdp(const Options &o, const Template &t, const DeviceInfo &dev,
+            std::uint16_t run_id)
+{
+    RunResult res;
+    res.fanout = choose_fanout(o);
+    auto skel = load_skel(o, t, dev, run_id, res.fanout);
+    if (!skel) {
+        std::fprintf(stderr, "%s: %s\n", kProg, skel.error().message.c_str());
+        return 1;
+    }
+    const pktgen &sk = *skel.value();
+    auto choice = choose_engine(o, sk, dev.ifindex, t);
+    if (!choice) {
+        std::fprintf(stderr, "%s: engine live: %s\n", kProg,
+                     choice.error().message.c_str());
+        return 1;
+    }
+    res.engine = choice.value().name;
+    res.reason = choice.value().reason;
+    if (!res.reason.empty())
+        std::fprintf(stderr, "%s: engine %s: %s\n", kProg, res.engine.c_str(),
+                     res.reason.c_str());
+    Shared sh;
+    sh.prog_fd = bpf_program__fd(sk.progs.pktgen_tx);
+    sh.tmpl = &t;
+    sh.ifindex = dev.ifindex;
+    sh.batch = o.batch;
+    Template seed = t;
+    seed.frame.resize(o.size);  // see cfg_seed_len in load_skel()
+    std::optional<FanoutEngine> fan;
+    Fd hold;
+    if (res.engine == "devmap") {
+        FanoutConfig cfg{dev.ifindex,
+                         res.fanout,
+                         o.threads,
+                         bpf_program__fd(sk.progs.pktgen_fanout),
+                         bpf_program__fd(sk.progs.pktgen_egress),
+                         bpf_map__fd(sk.maps.fanout),
+                         bpf_map__fd(sk.maps.single),
+                         bpf_map__fd(sk.maps.fanout_mode)};
+        auto f = FanoutEngine::open(cfg, seed);
+        if (!f) {
+            std::fprintf(stderr, "%s: engine devmap: %s\n", kProg,
+                         f.error().message.c_str());
+            return 1;
+        }
+        fan.emplace(std::move(f.value()));
+    } else {
+        res.fanout = 0;
+        if (o.hold)
+            hold = hold_dispatcher(sh.prog_fd);
+    }
+    const std::uint64_t tx_before = device_stat(o.dev, "tx_packets");
+    const std::uint64_t drop_before = device_stat(o.dev, "tx_dropped");
+    send_frames(o, sk, sh, fan ? &*fan : nullptr, res);
+    res.sent = fan ? settled_count(sk) : frames_sent(sk);
+    if (!o.mix.empty())
+        read_kinds(sk, res);
+    res.delivered = device_stat(o.dev, "tx_packets") - tx_before;
+    res.dropped = device_stat(o.dev, "tx_dropped") - drop_before;
+    return report(o, res, sh);
+}
+
+int run(const Options &o)
+{
+    auto dev = check_device(o);
+    if (!dev) {
+        std::fprintf(stderr, "%s: %s\n", kProg, dev.error().message.c_str());
+        return dev.error().code == EINVAL ? 2 : 1;
+    }
     const MacAddr src_mac = o.src_mac.value_or(dev.value().mac);
     const MacAddr dst_mac =
         o.dst_mac.value_or(MacAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
     const auto run_id =
         static_cast<std::uint16_t>(std::random_device{}() & 0xffff);
-
     auto tmpl = build_template(o, src_mac, dst_mac, run_id);
     if (!tmpl) {
         std::fprintf(stderr, "%s: %s\n", kProg, tmpl.error().message.c_str());
         return 2;
     }
-
-    if (o.size > kMaxLiveFrame)
-        return run_socket(o, tmpl.value(), dev.value().ifindex);
-
+    const bool big = o.size > kMaxLiveFrame;
+    if (big && (o.engine == "live" || o.engine == "devmap")) {
+        std::fprintf(stderr, "%s: frames above %u bytes need --engine socket\n",
+                     kProg, kMaxLiveFrame);
+        return 2;
+    }
+    if (o.engine == "socket" || big)
+        return run_socket(o, tmpl.value(), dev.value().ifindex,
+                          big && o.engine == "auto"
+                              ? "frames above " +
+                                    std::to_string(kMaxLiveFrame) +
+                                    " bytes are larger than an XDP frame"
+                              : "");
     if (!o.mix.empty()) {
         // Valid --mix frames: UDP checksum 0 (their payload is leftover
         // bytes, see pktgen.bpf.c), and the template is the largest frame
@@ -780,146 +1177,34 @@ int run(const Options &o)
         put16(udp + 6, 0);
         tmpl.value().frame.resize(kMaxLiveFrame, 0);
     }
-
-    PktgenSkel skel(pktgen__open());
-    if (!skel) {
-        std::fprintf(stderr, "%s: opening the BPF object: %s\n", kProg,
-                     std::strerror(errno));
-        return 1;
-    }
-    skel->rodata->cfg_flows = o.flows;
-    skel->rodata->cfg_seq = o.seq;
-    skel->rodata->cfg_ipv6 = o.ipv6;
-    skel->rodata->cfg_run = run_id;
-    skel->rodata->cfg_sport = static_cast<__u16>(o.src_port);
-    skel->rodata->cfg_saddr = tmpl.value().saddr_low;
-    skel->rodata->cfg_udp_csum = tmpl.value().udp_csum;
-    skel->rodata->cfg_ip_csum = tmpl.value().ip_csum;
-    skel->rodata->cfg_ifindex = dev.value().ifindex;
-    if (!o.mix.empty()) {
-        skel->rodata->cfg_mix_len = static_cast<__u32>(o.mix.size());
-        std::copy(o.mix.begin(), o.mix.end(), skel->rodata->cfg_mix);
-        skel->rodata->cfg_valid_len = o.size;
-        skel->rodata->cfg_max_len = kMaxLiveFrame;
-        std::memcpy(const_cast<__u64 *>(skel->rodata->cfg_head),
-                    tmpl.value().frame.data(), PKTGEN_MIX_HEAD);
-    }
-    if (int err = pktgen__load(skel.get()); err) {
-        std::fprintf(stderr, "%s: loading the XDP program: %s\n", kProg,
-                     std::strerror(-err));
-        return 1;
-    }
-
-    Shared sh;
-    sh.prog_fd = bpf_program__fd(skel->progs.pktgen_tx);
-    const Fd hold = o.hold ? hold_dispatcher(sh.prog_fd) : Fd();
-    sh.tmpl = &tmpl.value();
-    sh.ifindex = dev.value().ifindex;
-    sh.batch = o.batch;
-
-    std::vector<WorkerPlan> plans(o.threads);
-    for (unsigned i = 0; i < o.threads; i++) {
-        plans[i].cpu = o.cpus.empty() ? -1 : o.cpus[i];
-        // Thread 0 takes the remainders.
-        plans[i].quota =
-            o.count / o.threads + (i == 0 ? o.count % o.threads : 0);
-        plans[i].rate = o.rate / o.threads + (i == 0 ? o.rate % o.threads : 0);
-    }
-
-    const std::uint64_t tx_before = device_stat(o.dev, "tx_packets");
-    const std::uint64_t drop_before = device_stat(o.dev, "tx_dropped");
-    sh.start = monotonic_seconds();
-    sh.deadline = o.duration > 0 ? sh.start + o.duration : 0;
-    {
-        std::vector<std::jthread> workers;
-        workers.reserve(plans.size());
-        for (auto &plan : plans)
-            workers.emplace_back([&sh, &plan] { run_worker(sh, plan); });
-    }
-    double cpu_seconds = 0;
-    for (const auto &plan : plans)
-        cpu_seconds += plan.cpu_seconds;
-    const double elapsed = monotonic_seconds() - sh.start;
-    const std::uint64_t sent = frames_sent(*skel);
-    std::uint64_t kinds[PKTGEN_KIND_N] = {};
-    if (!o.mix.empty())
-        for (std::uint32_t k = 0; k < PKTGEN_KIND_N; k++)
-            if (auto c = read_percpu<std::uint64_t>(
-                    bpf_map__fd(skel->maps.mix_count), k))
-                for (auto v : c.value())
-                    kinds[k] += v;
-    std::string mix_text, mix_json;
-    for (unsigned k = 0; k < PKTGEN_KIND_N && !o.mix.empty(); k++) {
-        const auto v = std::to_string(kinds[k]);
-        mix_text += std::string(k ? ", " : "") + kKindNames[k] + " " + v;
-        mix_json +=
-            std::string(k ? "," : "") + "\"" + kKindNames[k] + "\":" + v;
-    }
-    const std::uint64_t delivered =
-        device_stat(o.dev, "tx_packets") - tx_before;
-    const std::uint64_t dropped =
-        device_stat(o.dev, "tx_dropped") - drop_before;
-
-    if (sh.error) {
-        std::fprintf(stderr, "%s: %s: %s\n", kProg, o.dev.c_str(),
-                     sh.error->message.c_str());
-        if (sh.error->code == ENXIO || sh.error->code == EOPNOTSUPP)
-            std::fprintf(stderr, "%s: the device cannot transmit XDP frames\n",
-                         kProg);
-    }
-
-    const double mpps = elapsed > 0 ? sent / elapsed / 1e6 : 0;
-    const double gbps = elapsed > 0 ? sent * o.size * 8.0 / elapsed / 1e9 : 0;
-    // The run includes the receiver's NAPI poll when it is raised on the
-    // sending CPU (veth), so this is the cost of the whole path per core.
-    const double mpps_per_cpu = cpu_seconds > 0 ? sent / cpu_seconds / 1e6 : 0;
-    if (o.json) {
-        std::printf(
-            "{\"tool\":\"afxdp-pktgen\",\"dev\":\"%s\",\"family\":\"%s\","
-            "\"size\":%u,\"flows\":%u,\"threads\":%u,\"seq\":%s,"
-            "\"rate_target_pps\":%llu,\"packets\":%llu,"
-            "\"duration_s\":%.6f,\"mpps\":%.6f,\"gbps\":%.6f,"
-            "\"cpu_s\":%.6f,\"mpps_per_cpu\":%.6f,"
-            "\"dev_tx_packets\":%llu,\"dev_tx_dropped\":%llu,%s%s%s"
-            "\"ok\":%s}\n",
-            o.dev.c_str(), o.ipv6 ? "ipv6" : "ipv4", o.size, o.flows, o.threads,
-            o.seq ? "true" : "false", static_cast<unsigned long long>(o.rate),
-            static_cast<unsigned long long>(sent), elapsed, mpps, gbps,
-            cpu_seconds, mpps_per_cpu,
-            static_cast<unsigned long long>(delivered),
-            static_cast<unsigned long long>(dropped),
-            o.mix.empty() ? "" : "\"mix\":{", mix_json.c_str(),
-            o.mix.empty() ? "" : "},", sh.error ? "false" : "true");
-    } else {
-        std::printf("%s: %s, %u-byte %s/UDP frames, %u flow%s, %u thread%s\n",
-                    kProg, o.dev.c_str(), o.size, o.ipv6 ? "IPv6" : "IPv4",
-                    o.flows, o.flows == 1 ? "" : "s", o.threads,
-                    o.threads == 1 ? "" : "s");
-        std::printf("sent %llu packets in %.3f s: %.3f Mpps, %.3f Gbps\n",
-                    static_cast<unsigned long long>(sent), elapsed, mpps, gbps);
-        std::printf("CPU time %.3f s: %.3f Mpps per CPU second\n", cpu_seconds,
-                    mpps_per_cpu);
-        std::printf("device counters: tx_packets +%llu, tx_dropped +%llu\n",
-                    static_cast<unsigned long long>(delivered),
-                    static_cast<unsigned long long>(dropped));
-        if (!o.mix.empty())
-            std::printf("mix: %s\n", mix_text.c_str());
-    }
-    std::fflush(stdout);
-    // veth counts the frames its peer took in tx_packets; far fewer than were
-    // sent means the peer could not take XDP frames at all.
-    if (!sh.error && sent >= 1000 && delivered < sent / 2)
-        std::fprintf(stderr,
-                     "%s: warning: %s reports only %llu of %llu frames "
-                     "transmitted; if it is a veth, its peer needs an XDP "
-                     "program (e.g. afxdp-sink) or GRO enabled\n",
-                     kProg, o.dev.c_str(),
-                     static_cast<unsigned long long>(delivered),
-                     static_cast<unsigned long long>(sent));
-    return sh.error ? 1 : 0;
+    return run_xdp(o, tmpl.value(), dev.value(), run_id);
 }
 
 }  // namespace
+
+// ---- shared with the engines -----------------------------------------------
+
+double thread_cpu_seconds() noexcept
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+Result<void> pin_thread(int cpu) noexcept
+{
+    if (cpu < 0)
+        return {};
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    if (err)
+        return Error{err, "cannot pin a thread to CPU " + std::to_string(cpu) +
+                              ": " + std::strerror(err)};
+    return {};
+}
+
 }  // namespace afxdp::perf
 
 int main(int argc, char **argv)
