@@ -30,6 +30,10 @@ PACKAGES=(
     # Debian's upstream OVS: the baseline of perf/bench and
     # demo.sh --compare-upstream.
     openvswitch-switch
+    # scripts/kernel-matrix.sh: Debian's kernels booted in qemu (TCG) on
+    # the host's root over 9p, from an initramfs of busybox-static and
+    # modules decompressed from .ko.xz/.ko.zst; kmod for depmod/modprobe.
+    qemu-system-x86 busybox-static xz-utils zstd gzip kmod
 )
 
 # Every command a test, script or benchmark runs, with the package that
@@ -50,6 +54,8 @@ TOOLS=(
     "dpdk-testpmd dpdk-dev" "lftp lftp" "conntrack conntrack"
     "iptables iptables" "ovs-vswitchd openvswitch-switch"
     "/usr/bin/python3 python3"
+    "qemu-system-x86_64 qemu-system-x86" "busybox busybox-static"
+    "xz xz-utils" "zstd zstd" "gzip gzip" "depmod kmod" "modprobe kmod"
 )
 # Python modules, imported by Debian's interpreter (/usr/bin/python3; the
 # python3 on PATH may be another one that cannot see Debian's packages).
