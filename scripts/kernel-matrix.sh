@@ -5,6 +5,9 @@
 #   kernel-matrix.sh [--kernels 6.1,6.12] [--tiers unit,bpf,system]
 #                    [--system-tests "ping tcp_transfer ..."] [--out DIR]
 #
+# --tiers "" only boots each kernel and reports its features.  Results:
+# $OUT/<kernel>/results/{summary,features.txt,<tier>.log,system/*.log}.
+#
 # How (the approach of virtme-ng, our code): each kernel is Debian's
 # linux-image package, fetched with `apt-get download` and unpacked with
 # `dpkg -x` under build/kernels/ (never installed).  A small initramfs
@@ -262,8 +265,11 @@ EOF
         </dev/null >"$leg/qemu.log" 2>&1 &
     QEMU_PID=$!
     qpid=$QEMU_PID
-    # The guest's own progress lines, as they come.
-    tail -n +1 -F --pid="$qpid" "$leg/console.log" 2>/dev/null |
+    # The guest's own progress lines, as they come.  By descriptor (-f):
+    # qemu has already created the file, and following it by name would
+    # print it again when qemu's O_TRUNC looked like a truncation.
+    wait_until 10 test -e "$leg/console.log" || true
+    tail -n +1 -f --pid="$qpid" "$leg/console.log" 2>/dev/null |
         grep --line-buffered '^\[guest' >&"$AFXDP_ERR_FD" &
     local deadline=$((SECONDS + budget))
     while kill -0 "$qpid" 2>/dev/null; do
@@ -311,6 +317,9 @@ for spec in "${KERNEL_LIST[@]}"; do
         line+=" guest did not finish"
     fi
     total_failed=$((total_failed + leg_failed))
+    absent=$(awk '/NOT available/ { printf "%s%s", sep, $2; sep = " " }' \
+        "$OUT/$spec/results/features.txt" 2>/dev/null || true)
+    log "$spec: features not available: ${absent:-none} (see $OUT/$spec/results/features.txt)"
     mins=$(((SECONDS - start) / 60))m$(((SECONDS - start) % 60))s
     if ((leg_failed)); then
         failed_names=$(awk '$1 == "fail" { printf "%s%s:%s", sep, $2, $3; sep = " " }' \

@@ -9,6 +9,7 @@
 # (mount tag "results", a directory under build/ on the host):
 #
 #   features.txt       uname, the XDP helpers and map types we rely on
+#                      (bpftool), the netdev netlink family, probe.py's
 #   <tier>.log         ctest's output (unit, bpf); system/<test>.log
 #   summary            "tier T passed P failed F seconds S" per tier,
 #                      "fail T NAME" per failed test, "done" at the end
@@ -40,6 +41,11 @@ mount -t tmpfs -o mode=1777 tmp /tmp
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
+# What udev would add to devtmpfs; bash's <(...) needs /dev/fd.
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
 mount -t bpf bpf /sys/fs/bpf
 # For bpftool and bpftrace; a kernel without them still runs the tiers.
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
@@ -94,6 +100,14 @@ features() {
             for (i = 1; i <= n; i++)
                 print "xdp_helper " h[i] " " (h[i] in have ? "available" : "NOT available")
         }' <<<"$probe"
+    # The "netdev" generic netlink family reports a device's XDP features
+    # (Linux 6.3); the fast path reads them to choose redirect targets.
+    if genl ctrl get name netdev >/dev/null 2>&1; then
+        echo "genl_family netdev available"
+    else
+        echo "genl_family netdev NOT available"
+    fi
+    python3 "$KM_ROOT/scripts/kernel-matrix/probe.py"
 }
 log "kernel $(uname -r), stage 2 after $(cut -d" " -f1 /proc/uptime) s"
 features >"$R/features.txt" 2>&1
