@@ -78,8 +78,11 @@ for m in tun veth; do
 done
 
 # ---- Kernel features ------------------------------------------------------
-# What the provider and the fast path rely on, as this kernel's verifier
-# sees it: bpftool loads a small program per helper and map type.
+# What the provider and the fast path rely on: bpftool loads a small
+# program per helper and map type.  It counts a helper as missing only
+# when the verifier says "unknown func"; a kernel that refuses it for XDP
+# with another message ("program of this type cannot use helper") still
+# shows it available, so probe.py also loads and runs one.
 features() {
     local probe
     probe=$(bpftool feature probe kernel 2>/dev/null)

@@ -10,6 +10,9 @@ prints one "feature NAME available|NOT available (why)" line each:
   xdp_live_frames     BPF_PROG_RUN of an XDP program with
                       BPF_F_TEST_XDP_LIVE_FRAMES (Linux 5.18); some kernels
                       refuse it.
+  xdp_adjust_meta_run bpf_xdp_adjust_meta(ctx, -8) succeeds when the
+                      program runs (BPF_PROG_RUN), not only in the verifier,
+                      which is all bpftool's probe checks.
 
 Plain syscalls through ctypes, so the answer is the running kernel's and
 needs nothing but Debian's python3.  Struct layouts: include/uapi/linux/
@@ -78,18 +81,36 @@ def bpf(cmd, attr):
     return ret, ctypes.get_errno()
 
 
-def probe_xdp_live_frames():
-    # r0 = XDP_PASS (2); exit
-    insns = struct.pack("<BBhi", 0xb7, 0, 0, 2) + struct.pack("<BBhi",
-                                                              0x95, 0, 0, 0)
+def insn(code, regs, off, imm):
+    return struct.pack("<BBhi", code, regs, off, imm)
+
+
+# r0 = XDP_PASS (2); exit
+PASS = insn(0xb7, 0, 0, 2) + insn(0x95, 0, 0, 0)
+# r2 = -8; call bpf_xdp_adjust_meta (54); if r0 != 0 goto aborted;
+# r0 = XDP_PASS; exit; aborted: r0 = XDP_ABORTED (0); exit
+ADJUST_META = (insn(0xb7, 2, 0, -8) + insn(0x85, 0, 0, 54) +
+               insn(0x55, 0, 2, 0) + PASS + insn(0xb7, 0, 0, 0) +
+               insn(0x95, 0, 0, 0))
+
+
+def test_run(insns, flags):
+    """Loads INSNS as an XDP program and runs it once on a 64-byte frame;
+    returns (None, retval) or (why, None)."""
     insns_buf = ctypes.create_string_buffer(insns, len(insns))
     lic = ctypes.create_string_buffer(b"GPL")
-    # prog_type, insn_cnt, insns, license (the rest zero)
+    vlog = ctypes.create_string_buffer(65536)
+    # prog_type, insn_cnt, insns, license, log_level, log_size, log_buf
     fd, e = bpf(BPF_PROG_LOAD, struct.pack(
-        "IIQQ", BPF_PROG_TYPE_XDP, 2, ctypes.addressof(insns_buf),
-        ctypes.addressof(lic)))
+        "IIQQIIQ", BPF_PROG_TYPE_XDP, len(insns) // 8,
+        ctypes.addressof(insns_buf), ctypes.addressof(lic), 1, len(vlog),
+        ctypes.addressof(vlog)))
     if fd < 0:
-        return f"BPF_PROG_LOAD: {errno.errorcode.get(e, e)}"
+        # The verifier's reason is the line before its "processed ..." one.
+        lines = [ln for ln in vlog.value.decode(errors="replace").splitlines()
+                 if ln and not ln.startswith("processed ")]
+        why = f": {lines[-1]}" if lines else ""
+        return f"BPF_PROG_LOAD: {errno.errorcode.get(e, e)}{why}", None
     try:
         frame = ctypes.create_string_buffer(
             b"\xff" * 6 + b"\x02" + b"\0" * 5 + b"\x08\x00" + b"\0" * 50, 64)
@@ -98,14 +119,28 @@ def probe_xdp_live_frames():
         # flags, cpu, batch_size
         attr = struct.pack("IIIIQQIIIIQQIII", fd, 0, 64, 0,
                            ctypes.addressof(frame), 0, 1, 0, 0, 0, 0, 0,
-                           BPF_F_TEST_XDP_LIVE_FRAMES, 0, 0)
-        ret, e = bpf(BPF_PROG_TEST_RUN, attr)
+                           flags, 0, 0)
+        buf = ctypes.create_string_buffer(attr, 128)
+        ret = libc.syscall(NR_BPF, BPF_PROG_TEST_RUN, buf, len(buf))
         if ret != 0:
-            return f"BPF_PROG_TEST_RUN: {errno.errorcode.get(e, e)}"
-        return None
+            e = ctypes.get_errno()
+            return f"BPF_PROG_TEST_RUN: {errno.errorcode.get(e, e)}", None
+        return None, struct.unpack_from("I", buf, 4)[0]
     finally:
         os.close(fd)
 
 
+def probe_xdp_live_frames():
+    return test_run(PASS, BPF_F_TEST_XDP_LIVE_FRAMES)[0]
+
+
+def probe_xdp_adjust_meta_run():
+    why, retval = test_run(ADJUST_META, 0)
+    if why is None and retval != 2:
+        why = "the helper failed"
+    return why
+
+
 report("af_xdp_sg", probe_af_xdp_sg())
 report("xdp_live_frames", probe_xdp_live_frames())
+report("xdp_adjust_meta_run", probe_xdp_adjust_meta_run())
