@@ -305,8 +305,12 @@ for spec in "${KERNEL_LIST[@]}"; do
     line="kernel $spec ($(<"$KCACHE/$pkg/release")):"
     leg_failed=0
     for tier in $TIER_LIST; do
-        read -r p f s < <(awk -v t="$tier" \
-            '$1 == "tier" && $2 == t { print $4, $6, $8 }' \
+        # A tier the guest did not finish: the system tests it finished,
+        # plus one failure for the rest.
+        read -r p f s < <(awk -v t="$tier" '
+            $1 == "tier" && $2 == t { print $4, $6, $8; done = 1; exit }
+            $1 == "test" && $2 == t { if ($5 == 0) p++; else f++ }
+            END { if (!done) print p + 0, f + 1, "-" }' \
             "$summary" 2>/dev/null) || { p=0 f=1 s=-; }
         line+=" $tier $p/$((p + f)) (${s}s)"
         total_passed=$((total_passed + p))
@@ -314,7 +318,14 @@ for spec in "${KERNEL_LIST[@]}"; do
     done
     if ((!finished)); then
         leg_failed=$((leg_failed + 1))
-        line+=" guest did not finish"
+        # The test that was running: a "start" without its "test" line.
+        culprit=$(awk '$1 == "start" { s[$2 " " $3] = 1 }
+            $1 == "test" { delete s[$2 " " $3] }
+            END { for (k in s) print k }' "$summary" 2>/dev/null || true)
+        line+=" guest did not finish${culprit:+ (during $culprit)}"
+        if grep -q 'Kernel panic' "$OUT/$spec/console.log" 2>/dev/null; then
+            line+=", kernel panic in console.log"
+        fi
     fi
     total_failed=$((total_failed + leg_failed))
     absent=$(awk '/NOT available/ { printf "%s%s", sep, $2; sep = " " }' \

@@ -162,6 +162,9 @@ system_tier() {
         budget=${entry#*:}
         t0=$SECONDS
         rc=0
+        # Names the culprit if the guest dies during the test.
+        echo "start system $t" >>"$SUMMARY"
+        sync
         if [[ ! -f $KM_ROOT/tests/system/$t.sh ]]; then
             echo "no such system test: $t" >"$R/system/$t.log"
             rc=127
