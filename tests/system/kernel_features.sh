@@ -6,9 +6,10 @@
 #    what the core's probes say when run on their own in the same
 #    namespace (build/tests/bpf/afxdp-kernel-features), and the ports'
 #    observations follow their features.
-#  - Restarted with xdp-multi-buffer, need-wakeup, shared-umem, busy-poll
-#    and xdp-features-netlink disabled, the ports still forward (the rx-sg
-#    check before binding is skipped); max-mtu is 3694 with a
+#  - Restarted with xdp-multi-buffer, need-wakeup, shared-umem, busy-poll,
+#    xdp-features-netlink and xdp-frags-program disabled, the ports still
+#    forward (the rx-sg check before binding is skipped, the XDP program
+#    is loaded without BPF_F_XDP_HAS_FRAGS); max-mtu is 3694 with a
 #    reason naming the switch, no socket shares a kernel UMEM and the
 #    umem-note says why, the sockets are bound without need_wakeup, and a
 #    busy-poll-budget is refused (afxdp-config-error naming the switch)
@@ -16,7 +17,7 @@
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-DISABLED=xdp-multi-buffer,need-wakeup,shared-umem,busy-poll,xdp-features-netlink
+DISABLED=xdp-multi-buffer,need-wakeup,shared-umem,busy-poll,xdp-features-netlink,xdp-frags-program
 OVS_LOG_ALLOW="\|netdev_afxdp\|ERR\|$P0: 'busy-poll-budget' \(64\) refused"
 TOOL=$AFXDP_BUILD_DIR/tests/bpf/afxdp-kernel-features
 [[ -x $TOOL ]] || fail "$TOOL is not built (scripts/build.sh)"
@@ -89,7 +90,7 @@ for f in ${DISABLED//,/ }; do
     [[ $(feature_line "$KERNEL_SECTION" "$f") == "no (disabled by AFXDP_DISABLE_FEATURES); instead: "* ]] ||
         fail "$f: $(feature_line "$KERNEL_SECTION" "$f")"
 done
-[[ $(info_line) == *"xdp-multi-buffer no, shared-umem no, xdp-features-netlink no,"*"need-wakeup no, busy-poll no"* ]] ||
+[[ $(info_line) == *"xdp-multi-buffer no, shared-umem no, xdp-features-netlink no,"*"need-wakeup no, busy-poll no, xdp-frags-program no" ]] ||
     fail "INFO line: $(info_line)"
 
 for p in "$P0" "$P1"; do
