@@ -241,8 +241,9 @@ XdpProgramOptions Port::program_options(const afxdp_port_config &config)
     options.fast_path = config.fast_path;
     options.rx_hash = config.rx_hash;
     options.max_flows = kMaxFastPathFlows;
-    // Before 5.18 an xdp.frags program does not load: the plain one does,
-    // and check_multi_buffer() keeps the port to one buffer per frame.
+    // Before 5.18 an xdp.frags program does not load: ours then loads
+    // without the flag, and check_multi_buffer() keeps the port to one
+    // buffer per frame.
     options.frags = kernel_feature(KernelFeature::kXdpFragsProgram).available;
     carrier_note_.clear();
     if (options.fast_path || options.rx_hash) {

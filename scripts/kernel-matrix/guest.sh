@@ -22,6 +22,9 @@
 set -uo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LC_ALL=C.UTF-8 TERM=dumb
+# Emulation (TCG) runs the guest several times slower than the host the
+# tests' waits were chosen on: give every wait_until that much longer.
+export AFXDP_TIME_SCALE=${AFXDP_TIME_SCALE:-4}
 
 R=/run/kernel-matrix
 

@@ -75,10 +75,14 @@ install_cleanup_trap() {
 }
 
 # wait_until TIMEOUT_S CMD...: polls CMD every 0.1 s until it succeeds.
+# AFXDP_TIME_SCALE (a whole number, default 1) multiplies every such wait,
+# for machines that run everything several times slower than the ones the
+# timeouts were chosen on (the kernel matrix's emulated guests): what a
+# test waits for stays the same, only how long it is given.
 wait_until() {
     local timeout=$1 deadline
     shift
-    deadline=$((SECONDS + timeout))
+    deadline=$((SECONDS + timeout * ${AFXDP_TIME_SCALE:-1}))
     until "$@" >/dev/null 2>&1; do
         ((SECONDS < deadline)) || return 1
         sleep 0.1

@@ -180,6 +180,15 @@ set_host_mtu() {
         fail "cannot set MTU $2 on $(topo_ns_if "$1")"
 }
 
+# kernel_has FEATURE: the core's probe of FEATURE (docs/KERNELS.md) says
+# yes on this kernel, with the test switch AFXDP_DISABLE_FEATURES applied.
+# Tests whose feature is missing check the fallback instead of skipping.
+kernel_has() {
+    local tool=$AFXDP_BUILD_DIR/tests/bpf/afxdp-kernel-features
+    [[ -x $tool ]] || fail "$tool is not built (scripts/build.sh)"
+    "$tool" | head -n 1 | grep -Eq "[:,] $1 yes(,|$)"
+}
+
 # iface_stat IFNAME KEY: one key of the interface's statistics column.
 iface_stat() {
     vsctl get interface "$1" "statistics:$2"
