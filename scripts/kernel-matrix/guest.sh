@@ -114,6 +114,9 @@ features() {
         echo "genl_family netdev NOT available"
     fi
     python3 "$KM_ROOT/scripts/kernel-matrix/probe.py"
+    # The provider's own probes, as ovs-vswitchd logs and afxdp/show tells
+    # them (docs/KERNELS.md).
+    "$KM_ROOT/build/tests/bpf/afxdp-kernel-features"
 }
 log "kernel $(uname -r), stage 2 after $(cut -d" " -f1 /proc/uptime) s"
 features >"$R/features.txt" 2>&1

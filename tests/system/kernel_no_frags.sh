@@ -27,9 +27,12 @@ done
 set_port_mtu "$P0" "$max"
 set_port_mtu "$P1" "$max"
 for n in 0 1; do set_host_mtu "$n" "$max"; done
-check_ping 0 "$IP4_1" -s $((max - 28)) -M do
-check_ping 1 "$IP4_0" -s $((max - 28)) -M do
+check_ping 0 "$IP4_1" -s $((max - 28)) -M "do"
+check_ping 1 "$IP4_0" -s $((max - 28)) -M "do"
 vsctl set interface "$P0" mtu_request=9000
-wait_until 10 eval 'grep -q "$P0: MTU 9000 is too large for AF_XDP: the largest is $max (the kernel loads no xdp.frags program" "$OVS_VSWITCHD_LOG"' ||
+refused() {
+    grep -q "$P0: MTU 9000 is too large for AF_XDP: the largest is $max (the kernel loads no xdp.frags program" "$OVS_VSWITCHD_LOG"
+}
+wait_until 10 refused ||
     fail "$P0: mtu_request=9000 not refused without xdp.frags"
 sys_finish
