@@ -8,6 +8,8 @@
 #ifndef AFXDP_NETDEV_XDP_COMPAT_H
 #define AFXDP_NETDEV_XDP_COMPAT_H
 
+#include <sys/socket.h>
+
 #include <linux/if_xdp.h>
 
 // bind() flag: the socket takes frames spanning several chunks.
@@ -18,6 +20,21 @@
 // xdp_desc.options: the packet continues in the next descriptor.
 #ifndef XDP_PKT_CONTD
 #define XDP_PKT_CONTD (1 << 0)
+#endif
+
+// Socket level, family and options older libc headers lack (kernel 4.18
+// for AF_XDP, 5.11 for preferred busy polling).
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
 #endif
 
 #endif  // AFXDP_NETDEV_XDP_COMPAT_H
