@@ -52,7 +52,7 @@ void afxdp_set_log_handler(afxdp_log_fn *fn);
  * environment variable AFXDP_DISABLE_FEATURES (comma-separated names)
  * makes features answer no, for tests of the fallbacks. */
 struct afxdp_kernel_feature {
-    const char *name;     /* "xdp-multi-buffer", as in the variable. */
+    const char *name; /* "xdp-multi-buffer", as in the variable. */
     bool available;
     const char *detail;   /* Why not, or how it was seen; may be "". */
     const char *fallback; /* What the provider does without it. */

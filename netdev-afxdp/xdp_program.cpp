@@ -379,8 +379,9 @@ Result<void> size_maps(xsk_redirect *skel, int ifindex,
     skel->rodata->cfg_frags = options.frags;
     if (!options.frags) {
         bpf_program *prog = skel->progs.xsk_redirect;
-        bpf_program__set_flags(prog, bpf_program__flags(prog) &
-                                         ~static_cast<__u32>(BPF_F_XDP_HAS_FRAGS));
+        bpf_program__set_flags(prog,
+                               bpf_program__flags(prog) &
+                                   ~static_cast<__u32>(BPF_F_XDP_HAS_FRAGS));
     }
     return {};
 }

@@ -24,7 +24,6 @@
 #include "netdev-afxdp/params.h"
 #include "netdev-afxdp/xdp_compat.h"
 
-
 namespace afxdp::netdev {
 
 namespace {
