@@ -39,6 +39,10 @@ finish() {
 trap finish EXIT
 
 # ---- The file systems a Debian system has after boot ------------------------
+# The tree under test may live in the host's /tmp (a fresh clone, as CI
+# makes): keep the host's /tmp reachable before a tmpfs covers it.
+mkdir -p /mnt/host-tmp
+mount --bind /tmp /mnt/host-tmp
 mount -t tmpfs -o mode=0755 run /run
 mount -t tmpfs -o mode=1777 tmp /tmp
 mkdir -p /dev/pts /dev/shm
@@ -64,6 +68,13 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 results "$R" || {
 # KM_TIERS, KM_SYSTEM_BUDGETS, KM_CTEST_TIMEOUT.
 # shellcheck source=/dev/null
 source "$R/job.env"
+if [[ $KM_ROOT == /tmp/* ]]; then
+    mkdir -p "$KM_ROOT"
+    mount --bind "/mnt/host-tmp/${KM_ROOT#/tmp/}" "$KM_ROOT" || {
+        log "FATAL: cannot reach $KM_ROOT under the guest's /tmp"
+        exit 1
+    }
+fi
 SUMMARY=$R/summary
 : >"$SUMMARY"
 
