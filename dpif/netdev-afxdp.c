@@ -394,20 +394,31 @@ netdev_afxdp_init(void)
 
     /* Called once per class ("afxdp" and "afxdp-nonpmd"). */
     if (ovsthread_once_start(&once)) {
-        char *kernel;
-
         afxdp_set_log_handler(afxdp_log);
         unixctl_command_register("afxdp/show", "[PORT]", 0, 1,
                                  afxdp_unixctl_show, NULL);
-        /* What the kernel has, probed now, once (the core's text). */
-        kernel = afxdp_kernel_features_summary();
+        ovsthread_once_done(&once);
+    }
+    return 0;
+}
+
+/* What the kernel has (the core's probes and text), logged once, when the
+ * first port opens: the probes cost nothing to a switch without afxdp
+ * ports, and OVS's own test suite expects no line of ours at start-up. */
+static void
+afxdp_log_kernel_features_once(void)
+{
+    static struct ovsthread_once once = OVSTHREAD_ONCE_INITIALIZER;
+
+    if (ovsthread_once_start(&once)) {
+        char *kernel = afxdp_kernel_features_summary();
+
         if (kernel) {
             VLOG_INFO("%s", kernel);
             free(kernel);
         }
         ovsthread_once_done(&once);
     }
-    return 0;
 }
 
 /* ---- Construction ------------------------------------------------------ */
@@ -685,6 +696,7 @@ afxdp_open_port(struct netdev *netdev, struct netdev_afxdp *state,
     char *cause = NULL;
     int error;
 
+    afxdp_log_kernel_features_once();
     free(state->open_error);
     state->open_error = NULL;
     atomic_store_relaxed(&state->open_retry_at, 0);
