@@ -1001,6 +1001,21 @@ TEST_F(FastPathCatchAllTest, DropsEveryParseCase)
     EXPECT_EQ(fp_.flow_stats(kFlowId).packets, std::size(kParseCases));
 }
 
+// An IPv4/UDP frame of 'size' bytes: above a page, BPF_PROG_RUN hands it
+// to the program in several buffers, as a driver does a jumbo frame.
+Bytes udp4_frame(std::size_t size)
+{
+    Ipv4Header ip;
+    ip.proto = kUdp;
+    return FrameBuilder()
+        .ethertype(kEthIp)
+        .ipv4(ip)
+        .udp(5353, 53)
+        .payload(size - 14 - 20 - 8)
+        .finish()
+        .bytes;
+}
+
 // A jumbo frame arrives in several buffers (the program is xdp.frags; a
 // BPF_PROG_RUN frame above a page is built the same way).  The fast path
 // never runs it, catch-all flow or not: it goes to OVS untouched, with
@@ -1009,15 +1024,7 @@ TEST_F(FastPathCatchAllTest, DropsEveryParseCase)
 // mark), and is counted as multi-buffer.
 TEST_F(FastPathCatchAllTest, MultiBufferFrameGoesToOvsUnrun)
 {
-    Ipv4Header ip;
-    ip.proto = kUdp;
-    const Bytes frame = FrameBuilder()
-                            .ethertype(kEthIp)
-                            .ipv4(ip)
-                            .udp(5353, 53)
-                            .payload(9000 - 14 - 20 - 8)
-                            .finish()
-                            .bytes;
+    const Bytes frame = udp4_frame(9000);
     XdpRun r = fp_.run(frame);
     ASSERT_EQ(r.err, 0) << std::strerror(-r.err);
     EXPECT_EQ(r.verdict, XDP_PASS);  // To OVS (see fast_path_fixture.h).
@@ -1055,15 +1062,7 @@ TEST_F(FastPathTest, ChainedFrameAfterMarkedFrameEarnsNoMark)
     EXPECT_EQ(marked.meta->flow_mark, kMark);
 
     for (std::size_t size : {3600u, 9000u}) {
-        Ipv4Header ip;
-        ip.proto = kUdp;
-        const Bytes frame = FrameBuilder()
-                                .ethertype(kEthIp)
-                                .ipv4(ip)
-                                .udp(5353, 53)
-                                .payload(size - 14 - 20 - 8)
-                                .finish()
-                                .bytes;
+        const Bytes frame = udp4_frame(size);
         XdpRun r = fp_.run(frame);
         ASSERT_EQ(r.err, 0) << std::strerror(-r.err);
         EXPECT_EQ(r.verdict, XDP_PASS) << size;  // To OVS.
